@@ -1,0 +1,90 @@
+"""Synthetic corpora for benchmarks, shaped like the demo corpus but of any size.
+
+Each synthetic paper is drawn around one real demo paper (its "topic"): its title and abstract resample that
+paper's words (with some words from the whole corpus vocabulary mixed in), and its vector is the real embedding
+of the topic paper plus Gaussian noise, renormalised. So keyword and vector rankings agree the way they do on real
+data, vectors form clusters like real embeddings do, and queries taken from demo titles have true answers.
+Deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from dailypapers.models import Paper
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT.parent / "shared" / "corpus" / "papers.jsonl"
+CACHE = ROOT / "bench" / "data"
+CATEGORIES = ["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML", "cs.IR", "cs.RO", "math.OC"]
+FIRST = ["Ana", "Wei", "Lena", "Ravi", "Sofia", "Kenji", "Amara", "Tom", "Yara", "Ivan", "Mei", "Omar"]
+LAST = ["Garcia", "Chen", "Okafor", "Müller", "Rossi", "Tanaka", "Singh", "Novak", "Haddad", "Kim", "Silva"]
+
+
+@dataclass
+class Demo:
+    titles: list[str]
+    abstracts: list[str]
+    vectors: np.ndarray  # real all-MiniLM-L6-v2 embeddings of the demo papers, float32 [n, 384]
+
+
+def load_demo(embed: bool = True) -> Demo:
+    """The demo corpus with its real embeddings (computed once and cached under bench/data/)."""
+    rows = [json.loads(line) for line in DEMO.read_text().splitlines() if line.strip()]
+    titles = [r["title"] for r in rows]
+    abstracts = [" ".join(r["abstract"].split()) for r in rows]
+    cache = CACHE / "demo_vectors.npy"
+    if cache.exists():
+        vectors = np.load(cache)
+    elif embed:
+        from dailypapers.index.embedder import MiniLMEmbedder
+
+        vectors = MiniLMEmbedder().embed([f"{t}. {a}" for t, a in zip(titles, abstracts)])
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(cache, vectors)
+    else:
+        raise FileNotFoundError(cache)
+    return Demo(titles, abstracts, vectors.astype(np.float32))
+
+
+def synthetic(demo: Demo, n: int, *, seed: int = 0, noise: float = 0.045, start: date = date(2025, 1, 1)) -> Iterator[
+    tuple[Paper, np.ndarray]
+]:  # fmt: skip
+    """``n`` synthetic ``(Paper, vector)`` pairs, spread over ~one year of daily lists (≈ n/365 papers a day)."""
+    rng = np.random.default_rng(seed)
+    words = [a.split() for a in demo.abstracts]
+    vocab = [w for ws in words for w in ws]
+    per_day = max(1, n // 365)
+    dim = demo.vectors.shape[1]
+    for i in range(n):
+        topic = int(rng.integers(len(demo.titles)))
+        tw = demo.titles[topic].split()
+        title_words = [tw[j] for j in sorted(rng.choice(len(tw), size=max(3, len(tw) * 2 // 3), replace=False))]
+        aw = words[topic]
+        own = rng.choice(len(aw), size=min(len(aw), 120), replace=True)
+        mixed = [aw[j] if rng.random() > 0.2 else vocab[int(rng.integers(len(vocab)))] for j in own]
+        day = start + timedelta(days=i // per_day)
+        published = datetime(day.year, day.month, day.day, 17, 0, tzinfo=timezone.utc) - timedelta(days=1)
+        yymm = f"{day.year % 100:02d}{day.month:02d}"
+        authors = [f"{FIRST[int(rng.integers(len(FIRST)))]} {LAST[int(rng.integers(len(LAST)))]}" for _ in range(3)]
+        cats = [CATEGORIES[topic % len(CATEGORIES)], CATEGORIES[int(rng.integers(len(CATEGORIES)))]]
+        paper = Paper(
+            id=f"{yymm}.{i % 100000:05d}" if n <= 100000 else f"{yymm}.{i:07d}"[:15],
+            title=f"{' '.join(title_words)} ({i})",
+            abstract=" ".join(mixed),
+            version=1,
+            authors=authors,
+            categories=list(dict.fromkeys(cats)),
+            primary_category=cats[0],
+            published=published,
+            added_at=day,
+            source="bench",
+        )
+        vec = demo.vectors[topic] + rng.normal(0, noise, dim).astype(np.float32)
+        yield paper, (vec / np.linalg.norm(vec)).astype(np.float32)

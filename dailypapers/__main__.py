@@ -1,0 +1,5 @@
+"""`python -m dailypapers` runs the CLI."""
+
+from dailypapers.cli import main
+
+main()

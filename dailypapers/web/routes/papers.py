@@ -1,0 +1,68 @@
+"""``/papers/{id}``: one paper's full record and the papers most similar to it.
+
+Ids may contain a slash (old arXiv ids such as ``hep-th/9901001``), so the route takes the rest of the path.
+It leaves ``/papers/{id}.md`` to the Hugging Face compatible API, whatever order the routers are included in,
+and must come after the ``/papers/date|week|month/…`` routes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.responses import Response
+
+from dailypapers.models import Paper
+from dailypapers.service import Library
+from dailypapers.web.routes import LibraryDep
+from dailypapers.web.schemas import ERROR_RESPONSES
+from dailypapers.web.templating import paper_url, render
+
+log = logging.getLogger("dailypapers.web")
+
+
+class PaperIdConvertor(Convertor[str]):
+    """A paper id: the rest of the path, slashes allowed, except a path ending in ``.md``."""
+
+    regex = r".+(?<!\.md)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("paper_id", PaperIdConvertor())
+
+router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+
+
+def similar_or_none(library: Library, paper: Paper, k: int = 10) -> list[tuple[Paper, float]] | None:
+    """Similar papers; ``None`` (the page says so) when the vector index is missing, instead of failing the page."""
+    try:
+        return library.similar(paper, k)
+    except RuntimeError:
+        log.warning("similar papers unavailable for %s", paper.id, exc_info=True)
+        return None
+
+
+@router.get("/papers/{paper_id:paper_id}", summary="A paper and similar papers (HTML)")
+def paper_page(
+    request: Request,
+    library: LibraryDep,
+    paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
+) -> Response:
+    paper = library.paper(paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
+    context = {
+        "paper": paper,
+        "similar": similar_or_none(library, paper),
+        "canonical": paper_url(paper.id),
+        "json_url": "/api/similar/" + paper.id,
+    }
+    return render(request, "paper.html", context)

@@ -1,0 +1,162 @@
+"""The Jinja2 environment of the HTML pages and the small helpers templates call (URLs, dates, navigation).
+
+Autoescaping is on for every template, so text from papers and queries is always escaped; the only markup
+inserted as-is is :class:`markupsafe.Markup` built by :mod:`dailypapers.rank.highlight` from escaped text.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from dailypapers.periods import Period, day_period, month_period, week_period
+
+log = logging.getLogger("dailypapers.web")
+
+SITE_NAME = "dailypapers"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+_PERIOD_PATHS = {"day": "/papers/date/", "week": "/papers/week/", "month": "/papers/month/"}
+_API_PATHS = {"day": "/api/days/", "week": "/api/weeks/", "month": "/api/months/"}
+
+
+def period_url(period: Period) -> str:
+    """The page of a day, week or month."""
+    return _PERIOD_PATHS[period.kind] + period.key
+
+
+def api_period_url(period: Period) -> str:
+    """The JSON twin of :func:`period_url`."""
+    return _API_PATHS[period.kind] + period.key
+
+
+def paper_url(paper_id: str) -> str:
+    """The page of a paper (old arXiv ids keep their slash: ``/papers/hep-th/9901001``)."""
+    return "/papers/" + quote(paper_id, safe="/")
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) link, else ``None`` (never a ``javascript:`` link from imported data)."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
+
+
+def query_url(request: Request, path: str | None = None, **changes: Any) -> str:
+    """The current URL (or ``path``) with query parameters replaced; empty values and ``p=1`` are dropped."""
+    params: dict[str, Any] = dict(request.query_params)
+    params.update(changes)
+    kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "p" and str(v) == "1")}
+    target = request.url.path if path is None else path
+    return target + ("?" + urlencode(kept) if kept else "")
+
+
+def shift(period: Period, steps: int) -> Period | None:
+    """The period ``steps`` away, or ``None`` past the calendar's ends (year 1 and 9999)."""
+    try:
+        return period.shifted(steps)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _safe(make: Any, day: date) -> Period | None:
+    try:
+        return make(day)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):
+        return None
+
+
+def zoom_links(period: Period) -> list[tuple[str, str]]:
+    """Links from a period to its neighbours in the other granularities: a day's week and month, a week's days
+    and month, a month's weeks. Each is ``(label, url)``."""
+    links: list[tuple[str, str]] = []
+    if period.kind == "day":
+        for make, fmt in ((week_period, "Week {w}"), (month_period, "{m}")):
+            other = _safe(make, period.start)
+            if other is not None:
+                label = fmt.format(w=other.key[-2:], m=other.start.strftime("%B %Y"))
+                links.append((label, period_url(other)))
+    elif period.kind == "week":
+        for offset in range(7):
+            other = shift(day_period(period.start), offset)
+            if other is not None:
+                links.append((other.start.strftime("%a %d"), period_url(other)))
+        month = _safe(month_period, period.start)
+        if month is not None:
+            links.append((month.start.strftime("%B %Y"), period_url(month)))
+    else:
+        week = _safe(week_period, period.start)
+        while week is not None and week.start <= period.end:
+            links.append((f"Week {week.key[-2:]}", period_url(week)))
+            week = shift(week, 1)
+    return links
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    """``18 Nov 2026`` (a datetime shows its UTC day)."""
+    if value is None:
+        return ""
+    return value.strftime("%d %b %Y").lstrip("0")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def nav_context(request: Request) -> dict[str, Any]:
+    """Header links: the latest day with papers, its week and its month (today's, when there are none)."""
+    day: date | None = None
+    try:
+        day = request.app.state.library.store.latest_added_day()
+    except Exception:  # the header must render even when the database does not answer
+        log.warning("latest day unavailable for the header", exc_info=True)
+    day = day or date.today()
+    week = _safe(week_period, day)
+    month = _safe(month_period, day)
+    return {
+        "nav_today": "/",
+        "nav_week": period_url(week) if week else "/",
+        "nav_month": period_url(month) if month else "/",
+        "site_name": SITE_NAME,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        period_url=period_url,
+        api_period_url=api_period_url,
+        paper_url=paper_url,
+        safe_url=safe_url,
+        query_url=query_url,
+        zoom_links=zoom_links,
+        plural=plural,
+    )
+    env.filters["fmt_date"] = fmt_date
+    return env
+
+
+templates = Jinja2Templates(env=_environment(), context_processors=[nav_context])
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """Render template ``name`` with ``context`` (plus ``request`` and the header links)."""
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,156 @@
+"""The on-disk ANN index: add, search (with recall against exact search), replace, remove, filters, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dailypapers.index.ann import AnnError, AnnIndex
+
+DIM = 32
+
+
+def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def exact(keys: np.ndarray, vecs: np.ndarray, q: np.ndarray, k: int) -> list[int]:
+    sims = vecs @ q
+    return [int(keys[i]) for i in np.argsort(-sims)[:k]]
+
+
+@pytest.fixture
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    return np.arange(1, 2001, dtype=np.int64) * 3, unit(rng, 2000)  # sparse, non-contiguous keys
+
+
+def test_search_recall_and_scores(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    ann = AnnIndex.open(tmp_path, DIM)
+    assert len(ann) == 0 and ann.search(vecs[0], 5) == []
+    ann.add(keys, vecs)
+    assert len(ann) == 2000 and int(keys[5]) in ann and 1 not in ann
+    queries = unit(np.random.default_rng(1), 50)
+    found = 0
+    for q in queries:
+        hits = ann.search(q, 10)
+        assert len(hits) == 10
+        sims = [s for _, s in hits]
+        assert sims == sorted(sims, reverse=True)
+        found += len({k for k, _ in hits} & set(exact(keys, vecs, q, 10)))
+        key, sim = hits[0]
+        assert sim == pytest.approx(float(vecs[np.flatnonzero(keys == key)[0]] @ q), abs=1e-5)
+    assert found / 500 >= 0.95
+    top = ann.search(vecs[10], 1)
+    assert top[0][0] == keys[10] and top[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert len(ann.search(vecs[0], 5000)) == 2000  # k larger than the index
+
+
+def test_replace_and_remove(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    ann = AnnIndex(tmp_path, DIM)
+    ann.add(keys, vecs)
+    new = unit(np.random.default_rng(99), 1)
+    ann.add(keys[:1], new)  # replace
+    assert len(ann) == 2000
+    assert ann.search(new[0], 1)[0][0] == keys[0]
+    np.testing.assert_allclose(ann.get_vectors([int(keys[0])])[0], new[0], atol=1e-6)
+
+    assert ann.remove([int(keys[1]), int(keys[2]), 123456]) == 2
+    assert len(ann) == 1998 and int(keys[1]) not in ann
+    assert all(k != keys[1] for k, _ in ann.search(vecs[1], 20))
+    ann.add(keys[1:2], vecs[1:2])  # re-add a removed key
+    assert int(keys[1]) in ann and ann.search(vecs[1], 1)[0][0] == keys[1]
+    ann.add(np.array([999_999], dtype=np.int64), vecs[2:3])  # new key reuses the removed slot
+    assert ann.search(vecs[2], 1)[0][0] == 999_999 and len(ann) == 2000
+    # duplicate keys in one call: the last vector wins
+    ann.add(np.array([5, 5]), np.vstack([vecs[3], vecs[4]]))
+    np.testing.assert_allclose(ann.get_vectors([5])[0], vecs[4], atol=1e-6)
+
+
+@pytest.mark.parametrize("n_allowed", [3, 15, 300, 1900])
+def test_filtered_search(tmp_path: Path, data: tuple[np.ndarray, np.ndarray], n_allowed: int) -> None:
+    keys, vecs = data
+    ann = AnnIndex(tmp_path, DIM)
+    ann.EXACT_MAX = 100  # exercise both the exact path and the filtered graph search on small data
+    ann.add(keys, vecs)
+    rng = np.random.default_rng(n_allowed)
+    pick = rng.choice(len(keys), n_allowed, replace=False)
+    allowed = {int(k) for k in keys[pick]} | {10**9}  # plus a key that is not in the index
+    q = unit(rng, 1)[0]
+    hits = ann.search(q, 10, allowed)
+    assert len(hits) == min(10, n_allowed)
+    assert {k for k, _ in hits} <= allowed
+    truth = exact(keys[pick], vecs[pick], q, 10)
+    assert len({k for k, _ in hits} & set(truth)) >= 0.9 * len(truth)
+    assert ann.search(q, 10, set()) == []
+
+
+def test_save_reload_and_change_detection(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    writer = AnnIndex.open(tmp_path, DIM)
+    with writer.writing():
+        writer.add(keys[:1000], vecs[:1000])
+        writer.save()
+    reader = AnnIndex.open(tmp_path, DIM)
+    assert len(reader) == 1000 and reader.generation == writer.generation == 1
+    assert reader.search(vecs[3], 1)[0][0] == keys[3]
+    assert reader.reload_if_changed() is False
+
+    with writer.writing():
+        writer.add(keys[1000:], vecs[1000:])
+        writer.remove([int(keys[0])])
+        writer.save()
+    assert reader.reload_if_changed() is True
+    assert len(reader) == 1999 and int(keys[0]) not in reader and reader.generation == 2
+    assert reader.search(vecs[1500], 1)[0][0] == keys[1500]
+
+    # a third save keeps only the current and the previous generation on disk
+    writer.save()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".lock", "CURRENT", "hnsw-2.bin", "hnsw-3.bin", "keys-2.npy", "keys-3.npy"]
+
+    # a second writer that starts from the saved state does not lose the first writer's changes
+    other = AnnIndex.open(tmp_path, DIM)
+    with writer.writing():
+        writer.add(np.array([7]), vecs[:1])
+        writer.save()
+    with other.writing():
+        assert 7 in other
+        other.add(np.array([8]), vecs[1:2])
+        other.save()
+    assert reader.reload_if_changed() and 7 in reader and 8 in reader
+
+    with pytest.raises(AnnError):
+        AnnIndex.open(tmp_path, DIM + 1)
+
+
+def test_fresh_index_replaces_saved_one(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    old = AnnIndex(tmp_path, DIM)
+    old.add(keys, vecs)
+    old.save()
+    fresh = AnnIndex(tmp_path, DIM)  # e.g. a rebuild: does not load the old one
+    with fresh.writing(reload=False):
+        fresh.add(keys[:10], vecs[:10])
+        fresh.save()
+    assert fresh.generation == 2
+    assert old.reload_if_changed() and len(old) == 10
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    ann = AnnIndex(tmp_path, DIM)
+    with pytest.raises(ValueError):
+        ann.add(np.array([1, 2]), np.zeros((2, DIM + 1), dtype=np.float32))
+    with pytest.raises(ValueError):
+        ann.add(np.array([-1]), np.ones((1, DIM), dtype=np.float32))
+    with pytest.raises(ValueError):
+        ann.search(np.ones(DIM + 1), 3)
+    ann.add(np.array([], dtype=np.int64), np.zeros((0, DIM), dtype=np.float32))
+    assert len(ann) == 0
+    ann.save()  # an empty index saves and loads
+    assert len(AnnIndex.open(tmp_path, DIM)) == 0

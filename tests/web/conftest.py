@@ -1,0 +1,173 @@
+"""Fixtures of the web tests: the demo library (built once per session), an in-process client, the real server.
+
+``demo_config`` is the 298-paper demo corpus spread over ``DEMO_DAYS`` (no authors or categories). Tests of
+filters and of full paper records use ``extra_config``: a separate small library of well-known papers with
+authors, affiliations, categories, dates, DOIs and an old-style arXiv id, so the session's demo is never changed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from dailypapers.config import Config
+from dailypapers.models import Paper, make_paper
+from dailypapers.service import Library
+from dailypapers.web.app import create_app
+from tests.demo import build_demo, running_server
+
+EXTRA_DAY = date(2026, 1, 15)
+_TITLE_LINK = re.compile(r'<h2 class="title">\s*<a href="([^"]+)">(.*?)</a>', re.S)
+
+
+def _utc(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, 12, 0, tzinfo=timezone.utc)
+
+
+def extra_papers() -> list[Paper]:
+    """Six papers with full metadata (the ids, dates and authors the filter tests rely on)."""
+    rows: list[dict[str, Any]] = [
+        dict(
+            arxiv_id="2106.09685v2",
+            title="LoRA: Low-Rank Adaptation of Large Language Models",
+            abstract="We propose low-rank adaptation, which freezes pretrained language model weights and injects "
+            "trainable rank decomposition matrices into each layer. Code: https://github.com/microsoft/LoRA",
+            authors=["Edward J. Hu", "Yelong Shen", "Weizhu Chen"],
+            affiliations=["Microsoft", None, "Microsoft Research"],
+            categories=["cs.CL", "cs.LG"],
+            published=_utc(2021, 6, 17),
+            updated=_utc(2021, 10, 16),
+            comment="Draft V2 includes better baselines",
+            upvotes=42,
+        ),
+        dict(
+            arxiv_id="hep-th/9901001",
+            title="Dualities of Strings on Curved Backgrounds",
+            abstract="We study dualities of string theories on curved backgrounds and the learning of their "
+            "effective actions from symmetry arguments.",
+            authors=["Alice Physicist"],
+            categories=["hep-th"],
+            published=_utc(1999, 1, 4),
+            journal_ref="Nucl. Phys. B 999 (1999) 1-20",
+            doi="10.1016/S0550-3213(99)00001-1",
+            upvotes=1,
+        ),
+        dict(
+            arxiv_id="1706.03762",
+            title="Attention Is All You Need",
+            abstract="The Transformer is a network architecture based solely on attention mechanisms, dispensing "
+            "with recurrence and convolutions entirely, for learning sequence transduction.",
+            authors=["Ashish Vaswani", "Noam Shazeer"],
+            categories=["cs.CL", "cs.LG"],
+            published=_utc(2017, 6, 12),
+            upvotes=30,
+        ),
+        dict(
+            arxiv_id="1512.03385",
+            title="Deep Residual Learning for Image Recognition",
+            abstract="We present a residual learning framework to ease the training of networks that are "
+            "substantially deeper than those used previously.",
+            authors=["Kaiming He", "Xiangyu Zhang"],
+            categories=["cs.CV"],
+            published=_utc(2015, 12, 10),
+            upvotes=20,
+        ),
+        dict(
+            arxiv_id="1207.0580",
+            title="Improving neural networks by preventing co-adaptation of feature detectors",
+            abstract="Randomly omitting half of the feature detectors on each training case, dropout, prevents "
+            "complex co-adaptations and reduces overfitting when learning neural networks.",
+            authors=["Geoffrey E. Hinton", "Nitish Srivastava"],
+            categories=["cs.NE", "cs.LG"],
+            published=_utc(2012, 7, 3),
+            upvotes=10,
+        ),
+        dict(
+            arxiv_id="1412.6980",
+            title="Adam: A Method for Stochastic Optimization",
+            abstract="We introduce Adam, an algorithm for first-order gradient-based optimization of stochastic "
+            "objective functions, for learning with adaptive estimates of lower-order moments.",
+            authors=["Diederik P. Kingma", "Jimmy Ba"],
+            categories=["cs.LG"],
+            published=_utc(2014, 12, 22),
+            upvotes=5,
+        ),
+    ]
+    return [make_paper(source="jsonl", **row) for row in rows]
+
+
+@pytest.fixture(scope="session")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """Configuration of the demo library (built once per session, then closed)."""
+    config = Config(data_dir=tmp_path_factory.mktemp("demo"))
+    build_demo(config).close()
+    return config
+
+
+@pytest.fixture(scope="session")
+def library(demo_config: Config) -> Iterator[Library]:
+    lib = Library(demo_config)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture(scope="session")
+def client(library: Library) -> Iterator[TestClient]:
+    """In-process client of the app on the demo library (lifespan run, so the model warms up)."""
+    with TestClient(create_app(library)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def server(demo_config: Config) -> Iterator[str]:
+    """Base URL of `dailypapers serve` running on the demo library."""
+    with running_server(demo_config) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def http(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def extra_config(tmp_path_factory: pytest.TempPathFactory, library: Library) -> Config:
+    """A separate library of :func:`extra_papers`, added on ``EXTRA_DAY`` (shares the demo's loaded model)."""
+    config = Config(data_dir=tmp_path_factory.mktemp("extra"))
+    lib = Library(config, embedder=library.embedder)
+    lib.init()
+    lib.ingest(extra_papers(), added_at=EXTRA_DAY, progress=False)
+    lib.close()
+    return config
+
+
+@pytest.fixture(scope="session")
+def extra_http(extra_config: Config) -> Iterator[httpx.Client]:
+    """An HTTP client of `dailypapers serve` running on the extra library."""
+    with running_server(extra_config) as base, httpx.Client(base_url=base, timeout=60) as c:
+        yield c
+
+
+def titles(page: str) -> list[tuple[str, str]]:
+    """``(href, title text)`` of every paper entry on a list page, in order (``<mark>`` tags removed)."""
+    return [(href, html.unescape(re.sub(r"</?mark>", "", text))) for href, text in _TITLE_LINK.findall(page)]
+
+
+def assert_error_json(response: httpx.Response, status: int, contains: str = "") -> dict[str, Any]:
+    """The one JSON error shape: ``{"ok": false, "error": sentence, "status": code}`` + ``X-Error-Message``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"ok", "error", "status"}
+    assert body["ok"] is False and body["status"] == status
+    assert body["error"].endswith(".") and contains in body["error"]
+    assert response.headers["x-error-message"] == body["error"]
+    return body
