@@ -14,6 +14,7 @@ Usage: ``python bench/ann_choice.py --n 100000`` (prints a table, writes ``bench
 
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import os
@@ -54,23 +55,35 @@ def exact_topk(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / truth.shape[1] for f, t in zip(found, truth)]))
+    return float(
+        np.mean([len(set(f.tolist()) & set(t.tolist())) / truth.shape[1] for f, t in zip(found, truth, strict=True)])
+    )
 
 
 def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-class Lib:
+class Lib(abc.ABC):
     """One library behind a small common interface."""
 
     name = ""
     incremental = ""
+    index: Any = None
 
+    @abc.abstractmethod
     def build(self, data: np.ndarray, m: int, ef_c: int, threads: int) -> None: ...
+
+    @abc.abstractmethod
     def set_ef(self, ef: int) -> None: ...
+
+    @abc.abstractmethod
     def query(self, q: np.ndarray, k: int) -> np.ndarray: ...
+
+    @abc.abstractmethod
     def save(self, folder: Path) -> None: ...
+
+    @abc.abstractmethod
     def load(self, folder: Path, dim: int) -> None: ...
 
 
@@ -90,7 +103,6 @@ class Hnswlib(Lib):
 
     def query(self, q: np.ndarray, k: int) -> np.ndarray:
         return self.index.knn_query(q, k=k, num_threads=1)[0][0]
-
 
     def save(self, folder: Path) -> None:
         self.index.save_index(str(folder / "index.bin"))
@@ -117,7 +129,6 @@ class Usearch(Lib):
 
     def query(self, q: np.ndarray, k: int) -> np.ndarray:
         return np.asarray(self.index.search(q, k, threads=1).keys)
-
 
     def save(self, folder: Path) -> None:
         self.index.save(str(folder / "index.usearch"))
@@ -146,7 +157,6 @@ class Faiss(Lib):
 
     def query(self, q: np.ndarray, k: int) -> np.ndarray:
         return self.index.search(q[None, :], k)[1][0]
-
 
     def save(self, folder: Path) -> None:
         import faiss
@@ -199,6 +209,45 @@ def bench_one(
     return row
 
 
+def bench_filtered(data: np.ndarray, queries: np.ndarray, fractions: list[float]) -> list[dict[str, Any]]:
+    """Filtered search in :class:`dailypapers.index.ann.AnnIndex`: exact numpy search vs hnswlib's filter predicate.
+
+    For each fraction of allowed keys: p50 latency and recall@10 (against exact search over the allowed keys).
+    """
+    from dailypapers.index.ann import AnnIndex
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ann = AnnIndex(Path(tmp), data.shape[1])
+        t0 = time.perf_counter()
+        ann.add(np.arange(len(data), dtype=np.int64), data)
+        print(f"AnnIndex build: {time.perf_counter() - t0:.1f} s")
+        rng = np.random.default_rng(1)
+        qs = queries[:200]
+        for frac in fractions:
+            pick = np.sort(rng.choice(len(data), max(K, int(frac * len(data))), replace=False))
+            allowed = set(pick.tolist())
+            truth = pick[exact_topk(data[pick], qs, K)]
+            row: dict[str, Any] = {"allowed_fraction": frac, "allowed": len(pick)}
+            for mode, exact_max, exact_frac in (("exact", len(data), 1.0), ("hnsw_filter", 0, 0.0)):
+                ann.EXACT_MAX, ann.EXACT_FRACTION = exact_max, exact_frac
+                lat, found = [], []
+                for q in qs:
+                    t0 = time.perf_counter()
+                    hits = ann.search(q, K, allowed)
+                    lat.append(time.perf_counter() - t0)
+                    found.append([k for k, _ in hits])
+                row[f"{mode}_p50_ms"] = round(float(np.percentile(lat, 50)) * 1e3, 3)
+                row[f"{mode}_recall_at_10"] = round(recall(np.array(found), truth), 4)
+            print(
+                f"allowed {frac:>6.1%}: exact {row['exact_p50_ms']:>7} ms (recall {row['exact_recall_at_10']}), "
+                f"hnsw filter {row['hnsw_filter_p50_ms']:>7} ms (recall {row['hnsw_filter_recall_at_10']})",
+                flush=True,
+            )
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="vectors in the index")
@@ -211,6 +260,13 @@ def main() -> None:
     ap.add_argument("--ef-search", type=int, nargs="+", default=[64, 128])
     ap.add_argument("--libs", nargs="+", default=list(LIBS), choices=list(LIBS))
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for building")
+    ap.add_argument(
+        "--filtered",
+        type=float,
+        nargs="*",
+        default=None,
+        help="also time filtered search in dailypapers' AnnIndex for these allowed fractions (e.g. 0.01 0.1 0.3)",
+    )
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ann_choice.json")
     args = ap.parse_args()
 
@@ -224,6 +280,11 @@ def main() -> None:
     print(f"exact numpy search: {exact_s * 1e3 / args.queries:.2f} ms/query (batched)")
 
     rows = []
+    filtered = (
+        bench_filtered(data, queries, args.filtered or [0.01, 0.05, 0.1, 0.2, 0.5])
+        if args.filtered is not None
+        else None
+    )
     header = f"{'library':8} {'M':>3} {'build_s':>8} {'file_MB':>8} {'load_s':>7} {'ef':>4} {'recall@10':>9} "
     print(header + f"{'p50_ms':>7} {'p95_ms':>7}")
     for m in args.m:
@@ -242,6 +303,8 @@ def main() -> None:
         "exact_ms_per_query_batched": round(exact_s * 1e3 / args.queries, 3),
         "results": rows,
     }
+    if filtered is not None:
+        result["filtered_search"] = filtered
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

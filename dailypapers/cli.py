@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from dailypapers.config import ConfigError, load_config
+from dailypapers.jobs import INGEST_JOB
 from dailypapers.models import InvalidRecord
 from dailypapers.service import Library
 from dailypapers.sources.base import IngestReport, Record, SourceError
@@ -47,6 +48,15 @@ def _library(**overrides: Any) -> Iterator[Library]:
         lib.close()
 
 
+@contextmanager
+def _job_lock(lib: Library, name: str = INGEST_JOB) -> Iterator[None]:
+    """Hold the job lock ``name`` (imports and index builds never interleave), or fail with a clear message."""
+    with lib.store.job_lock(name) as acquired:
+        if not acquired:
+            raise click.ClickException(f"another import is running (lock '{name}'); try again later")
+        yield
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dailypapers")
 def main() -> None:
@@ -66,13 +76,14 @@ def init(demo: bool) -> None:
     try:
         applied = lib.init()
         click.echo(f"database ready ({lib.store.backend}); migrations applied: {', '.join(applied) or 'none'}")
-        if demo and lib.store.count_papers() == 0:
-            if not config.demo_corpus.exists():
-                raise click.ClickException(f"demo corpus not found: {config.demo_corpus} (DAILYPAPERS_DEMO_CORPUS)")
-            from dailypapers.sources.jsonl import read_jsonl
+        with _job_lock(lib):
+            if demo and lib.store.count_papers() == 0:
+                if not config.demo_corpus.exists():
+                    raise click.ClickException(f"demo corpus not found: {config.demo_corpus} (DAILYPAPERS_DEMO_CORPUS)")
+                from dailypapers.sources.jsonl import read_jsonl
 
-            _report(lib.ingest(read_jsonl(config.demo_corpus)))
-        n = lib.update_index()
+                _report(lib.ingest(read_jsonl(config.demo_corpus)))
+            n = lib.update_index()
         if n:
             click.echo(f"indexed {n} papers")
     finally:
@@ -88,7 +99,7 @@ def _report(report: IngestReport) -> None:
 
 
 def _run_ingest(records: Iterator[Record], no_index: bool) -> None:
-    with _library() as lib:
+    with _library() as lib, _job_lock(lib):
         try:
             _report(lib.ingest(records, index=not no_index))
         except SourceError as exc:
@@ -170,7 +181,7 @@ def index() -> None:
 @_friendly
 def index_update() -> None:
     """Embed papers that are new or changed since the last run."""
-    with _library() as lib:
+    with _library() as lib, _job_lock(lib):
         click.echo(f"embedded {lib.update_index()} papers")
 
 
@@ -178,8 +189,60 @@ def index_update() -> None:
 @_friendly
 def index_rebuild() -> None:
     """Rebuild the vector index from scratch (embeddings of unchanged papers are reused)."""
-    with _library() as lib:
+    with _library() as lib, _job_lock(lib):
         click.echo(f"vector index rebuilt: {lib.rebuild_index()} papers")
+
+
+@main.group()
+def db() -> None:
+    """The database: schema migrations, and moving an instance to another database."""
+
+
+@db.command("migrate")
+@_friendly
+def db_migrate() -> None:
+    """Apply pending schema migrations and print them."""
+    lib = Library(load_config())
+    try:
+        applied = lib.init()
+    finally:
+        lib.close()
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo(f"{lib.store.backend} database up to date ({len(applied)} migration(s) applied)")
+
+
+@db.command("copy")
+@click.option("--to", "url", required=True, metavar="URL", help="Target database: postgresql://… or sqlite:///PATH.")
+@click.option("--force", is_flag=True, help="Copy even if the target database is not empty.")
+@click.option("--batch", default=1000, show_default=True, help="Papers per transaction.")
+@_friendly
+def db_copy(url: str, force: bool, batch: int) -> None:
+    """Copy papers, embeddings and settings from the configured database to URL (migrated first).
+
+    Then point DAILYPAPERS_DATABASE_URL at URL. Exits non-zero when the row counts of both sides differ.
+    """
+    from dailypapers.store.copy import copy_store, describe, mismatches, open_target, progress_bars
+
+    with _library() as lib, _job_lock(lib):
+        dst = open_target(lib.config, url)
+        try:
+            dst.migrate()
+            filled = {t: n for t, n in dst.table_counts().items() if n}
+            if filled and not force:
+                rows = ", ".join(f"{t}: {n}" for t, n in filled.items())
+                raise click.ClickException(f"{describe(dst)} is not empty ({rows}); use --force to copy into it")
+            with progress_bars() as progress:
+                counts = copy_store(lib.store, dst, batch=batch, progress=progress)
+            target = describe(dst)
+        finally:
+            dst.close()
+    for table, (n_src, n_dst) in counts.items():
+        click.echo(f"{table}: {n_src} -> {n_dst}")
+    if bad := mismatches(counts):
+        details = "; ".join(f"{t}: {a} rows in the source, {b} in the target" for t, (a, b) in bad.items())
+        raise click.ClickException(f"copy incomplete: {details}")
+    click.echo(f"copied to {target}; switch DAILYPAPERS_DATABASE_URL to it")
 
 
 @main.command()

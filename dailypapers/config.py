@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+MIN_SECRET_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port `dailypapers serve` listens on."),
     Setting("workers", 1, "Number of web worker processes for `dailypapers serve`."),
     Setting(
+        "secret_key",
+        "",
+        "Key that signs voter cookies and CSRF tokens (at least 16 characters). Empty: one is generated on first "
+        "use and kept in the database, so every worker and machine shares it.",
+    ),
+    Setting(
+        "vote_rate_limit",
+        60,
+        "Votes one voter may cast per minute (0: no limit). Each worker process counts on its own: approximate.",
+    ),
+    Setting(
         "demo_corpus",
         "../shared/corpus/papers.jsonl",
         "JSONL file imported by `dailypapers init --demo` (and `make run`) when the database is empty.",
@@ -46,10 +59,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Embedding precision: `bf16` (autocast, ~3x faster on AMX CPUs), `fp32`, or `auto` (bf16 when supported).",
     ),
     Setting("embed_batch", 64, "Abstracts per embedding batch."),
-    Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "Base URL of the arXiv API (tests use a local server)."),
+    Setting(
+        "arxiv_api_url", "https://export.arxiv.org/api/query", "Base URL of the arXiv API (tests use a local server)."
+    ),
     Setting("arxiv_delay", 3.0, "Seconds between two arXiv API requests (arXiv asks for at least 3)."),
     Setting("arxiv_retries", 5, "Retries of an arXiv API request after HTTP 429/503 or 'Rate exceeded.'."),
     Setting("http_timeout", 60.0, "Seconds before an outgoing HTTP request (arXiv, HF) gives up."),
+    Setting(
+        "ingest_query",
+        "",
+        "arXiv query the web server imports on a schedule (e.g. `cat:cs.LG`). Empty: no scheduled import.",
+    ),
+    Setting(
+        "ingest_interval",
+        24.0,
+        "Hours between two scheduled arXiv imports (all workers and machines together run it once per interval).",
+    ),
+    Setting("ingest_max_results", 200, "Newest papers fetched by each scheduled arXiv import."),
     Setting("max_query_length", 250, "Longest search query accepted, in characters."),
     Setting("page_size", 20, "Results per page in search and on daily pages."),
     Setting("rrf_k", 60, "Reciprocal-rank-fusion constant for hybrid search (larger flattens rank differences)."),
@@ -67,6 +93,8 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    secret_key: str = field(default="", repr=False)  # never in a log line
+    vote_rate_limit: int = 60
     demo_corpus: Path = Path("../shared/corpus/papers.jsonl")
     embed_precision: str = "auto"
     embed_batch: int = 64
@@ -74,6 +102,9 @@ class Config:
     arxiv_delay: float = 3.0
     arxiv_retries: int = 5
     http_timeout: float = 60.0
+    ingest_query: str = ""
+    ingest_interval: float = 24.0
+    ingest_max_results: int = 200
     max_query_length: int = 250
     page_size: int = 20
     rrf_k: int = 60
@@ -130,6 +161,12 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         values[s.name] = _coerce(s, raw, target)
     if values["embed_precision"] not in ("auto", "bf16", "fp32"):
         raise ConfigError("DAILYPAPERS_EMBED_PRECISION must be auto, bf16 or fp32")
+    if 0 < len(values["secret_key"]) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"DAILYPAPERS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or empty)")
+    if values["vote_rate_limit"] < 0:
+        raise ConfigError("DAILYPAPERS_VOTE_RATE_LIMIT must be 0 (no limit) or a positive number of votes a minute")
+    if values["ingest_interval"] <= 0:
+        raise ConfigError("DAILYPAPERS_INGEST_INTERVAL must be a positive number of hours")
     return Config(**values)
 
 

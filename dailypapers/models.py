@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 # New-style ids (0704.0001 onwards, 4 or 5 digits after the dot) and old-style ids (archive[.SUB]/YYMMNNN).
 _NEW_ID = r"\d{4}\.\d{4,5}"
@@ -85,7 +85,7 @@ def utc(dt: datetime | None) -> datetime | None:
     """The same instant as an aware UTC datetime (naive values are taken to be UTC already)."""
     if dt is None:
         return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 @dataclass
@@ -113,6 +113,9 @@ class Paper:
     upvotes: int = 0
     source: str = "jsonl"
     pk: int | None = None
+    votes: int = 0
+    """How many of ``upvotes`` are dailypapers' own community votes (set by the store when it reads a paper).
+    ``upvotes`` is the total shown everywhere: the imported count (e.g. Hugging Face's) plus these."""
 
     @property
     def is_arxiv(self) -> bool:
@@ -128,9 +131,10 @@ class Paper:
         return f"{self.title}. {self.abstract}"
 
     def content_hash(self) -> str:
-        """A hash of what a source says about the paper (not ``added_at``, ``pk``, ``upvotes``): equal means unchanged."""
+        """Hash of what a source says about the paper (not ``added_at``, ``pk``, ``upvotes``, ``votes``): equal =
+        unchanged."""
         data = dataclasses.asdict(self)
-        for key in ("added_at", "pk", "upvotes"):
+        for key in ("added_at", "pk", "upvotes", "votes"):
             data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -7,6 +7,7 @@ behave the same.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterable
 from datetime import date
@@ -25,6 +26,9 @@ from dailypapers.rank.search import SearchPage, hybrid_search
 from dailypapers.rank.similar import similar_papers
 from dailypapers.sources.base import IngestReport, Record, SourceError, ingest
 from dailypapers.store import Filters, Store, open_store
+
+SECRET_META_KEY = "secret_key"
+"""Meta key of the generated signing key (used when ``DAILYPAPERS_SECRET_KEY`` is empty)."""
 
 
 class Library:
@@ -54,6 +58,16 @@ class Library:
     @cached_property
     def vectors(self) -> VectorSearch:
         return VectorSearch(self.store, self.embedder.name, self.ann)
+
+    @cached_property
+    def secret_key(self) -> str:
+        """The key that signs voter cookies and CSRF tokens: ``DAILYPAPERS_SECRET_KEY``, else a random key generated
+        once and kept in the database, so that every worker and machine serving this database signs alike (there is
+        never a default in code). Whoever stores it first wins; the others read the winner's key."""
+        if self.config.secret_key:
+            return self.config.secret_key
+        stored = self.store.get_meta(SECRET_META_KEY)
+        return stored or self.store.meta_setdefault(SECRET_META_KEY, secrets.token_urlsafe(32))
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
@@ -110,7 +124,13 @@ class Library:
         return paper
 
     def search(
-        self, query: str, *, filters: Filters = Filters(), mode: str = "hybrid", page: int = 1, page_size: int | None = None
+        self,
+        query: str,
+        *,
+        filters: Filters = Filters(),
+        mode: str = "hybrid",
+        page: int = 1,
+        page_size: int | None = None,
     ) -> SearchPage:
         if len(query) > self.config.max_query_length:
             raise ValueError(f"query is longer than {self.config.max_query_length} characters")

@@ -1,7 +1,7 @@
 """Shared fixtures: the ``store`` fixture runs a test once per storage backend (``--backend`` picks which).
 
 PostgreSQL comes from one embedded server per test session (started on first use); every test gets a fresh
-database on it, migrated, and dropped afterwards. SQLite gets a fresh data folder.
+database on it (a schema of its own), migrated, and dropped afterwards. SQLite gets a fresh data folder.
 """
 
 from __future__ import annotations
@@ -66,17 +66,22 @@ def postgres_server() -> Iterator[str]:
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
-    """URI of a new, empty database on the session's server (dropped after the test)."""
+    """URI of a fresh, empty schema on the session's server (dropped after the test).
+
+    A schema rather than a database per test: CREATE DATABASE takes about 0.5 s, CREATE SCHEMA a millisecond. The
+    URI puts the schema first on the search path; ``public`` follows for the pgvector extension, created there once.
+    """
     import psycopg
 
-    from tests.pg import database_uri
+    from tests.pg import schema_uri
 
     name = f"test_{next(_db_numbers)}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield database_uri(postgres_server, name)
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        conn.execute(f"CREATE SCHEMA {name}")
+    yield schema_uri(postgres_server, name)
     with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
 @pytest.fixture

@@ -3,25 +3,37 @@
 The demo library is built by the same code `dailypapers init --demo` runs (JSONL import, embedding, ANN index).
 Its papers are spread over three consecutive days so that daily pages and previous/next navigation have
 something to show.
+
+The web and Hugging Face tests run against every storage backend ``--backend`` selects: :func:`built_once` builds
+each of their libraries once per backend per session (a fresh schema on the session's PostgreSQL server, or a
+fresh SQLite folder), and every build embeds its papers once, with one model loaded for the whole session
+(:func:`demo_embedder`).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from dailypapers.config import Config
+from dailypapers.index.embedder import Embedder, MiniLMEmbedder
 from dailypapers.service import Library
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CORPUS = ROOT.parent / "shared" / "corpus" / "papers.jsonl"
@@ -29,11 +41,53 @@ DEMO_DAYS = (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20))  # Wed,
 DROPOUT_TITLE = "Multi-Sample Dropout for Accelerated Training and Better Generalization"
 
 
-def build_demo(config: Config) -> Library:
+_schema_numbers = itertools.count(1)
+_built: dict[tuple[str, str], Config] = {}
+
+
+@functools.cache
+def demo_embedder() -> Embedder:
+    """One embedding model for the session's test libraries (loading it takes seconds; it is thread-safe)."""
+    return MiniLMEmbedder(precision=Config.embed_precision)
+
+
+def backend_config(request: pytest.FixtureRequest, backend: str, data_dir: Path) -> Config:
+    """The configuration of a new, empty library on ``backend``: SQLite in ``data_dir``, or PostgreSQL in a fresh
+    schema of the session's server (``postgres_server`` of the root conftest; it is dropped with the server)."""
+    if backend == "sqlite":
+        return Config(data_dir=data_dir)
+    import psycopg
+
+    from tests.pg import schema_uri
+
+    server: str = request.getfixturevalue("postgres_server")
+    name = f"demo_{next(_schema_numbers)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        conn.execute(f"CREATE SCHEMA {name}")
+    return Config(data_dir=data_dir, database_url=schema_uri(server, name))
+
+
+def built_once(request: pytest.FixtureRequest, name: str, backend: str, build: Callable[[Config], None]) -> Config:
+    """The configuration of library ``name`` on ``backend``, built by ``build`` the first time it is asked for in
+    this session (a session fixture parametrised by backend may be set up again when pytest interleaves tests of
+    the two backends; the library is not built again)."""
+    key = (name, backend)
+    if key not in _built:
+        tmp = request.getfixturevalue("tmp_path_factory").mktemp(f"{name}-{backend}")
+        config = backend_config(request, backend, tmp)
+        started = time.monotonic()
+        build(config)
+        print(f"\n{name} library on {backend} built in {time.monotonic() - started:.1f} s")
+        _built[key] = config
+    return _built[key]
+
+
+def build_demo(config: Config, *, embedder: Embedder | None = None) -> Library:
     """Import the demo corpus into ``config``'s store in three daily batches and index it."""
     from dailypapers.sources.jsonl import read_jsonl
 
-    lib = Library(config)
+    lib = Library(config, embedder=embedder)
     lib.init()
     records = list(read_jsonl(DEMO_CORPUS))
     per_day = -(-len(records) // len(DEMO_DAYS))

@@ -24,12 +24,13 @@ Filtering: ``search(..., allowed=keys)`` runs an exact numpy search over the all
 few (``EXACT_MAX`` or fewer, or under ``EXACT_FRACTION`` of the index), and otherwise the HNSW search with
 hnswlib's filter predicate, falling back to exact search if the graph search returns fewer than ``k``.
 
-Files (in ``folder``): ``CURRENT`` (JSON: generation, dim, parameters), ``hnsw-<gen>.bin`` (the graph and vectors)
-and ``keys-<gen>.npy`` (the live keys; removed keys stay in the graph as deleted slots). ``save()`` writes the
-generation's files under temporary names, renames them, then atomically replaces ``CURRENT``; the previous
-generation is kept so that a reader that is loading it is not cut off. Another process notices a save with
-``reload_if_changed()`` (a ``stat`` of ``CURRENT``). Writers serialise on ``.lock`` (``fcntl.flock``): mutate
-inside ``with ann.writing():``, which first reloads what another writer may have saved.
+Files (in ``folder``): ``CURRENT`` (JSON: generation, a token unique to each save, dim, parameters),
+``hnsw-<gen>.bin`` (graph and vectors) and ``keys-<gen>.npy`` (the live keys; removed keys stay in the graph as
+deleted slots that later adds reuse). ``save()`` writes the generation's files under temporary names, renames them,
+then atomically replaces ``CURRENT``; the previous generation is kept so that a reader loading it is not cut off.
+Another process notices a save with ``reload_if_changed()`` (a ``stat`` of ``CURRENT``, then its token). Writers
+serialise on ``.lock`` (``fcntl.flock``) and mutate inside ``with ann.writing():``, which first loads what another
+writer saved, so no change is lost; readers never wait for a writer.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import json
 import os
 import re
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,11 @@ class AnnIndex:
         self.folder = Path(folder)
         self.dim = dim
         self.generation = 0
-        self._lock = threading.RLock()
-        self._stat: tuple[int, int, int] | None = None
+        self._lock = threading.RLock()  # guards the in-memory index; held briefly by every operation
+        self._writer = threading.RLock()  # serialises writer threads (the flock serialises processes)
+        self._reloading = threading.Lock()
+        self._stat: tuple[int, int, int] | None = None  # stat of CURRENT when last looked at
+        self._token: str | None = None  # the token of the saved state held in memory (new for every save)
         self._flock_depth = 0
         self._flock_fd: int | None = None
         self._live: set[int] = set()
@@ -115,7 +120,7 @@ class AnnIndex:
 
         Unsaved changes of this instance are dropped when it reloads.
         """
-        with self._lock:
+        with self._reloading:  # the files are read without holding _lock: searches go on meanwhile
             for attempt in range(5):
                 stat = self._current_stat()
                 if stat is None or stat == self._stat:
@@ -123,20 +128,25 @@ class AnnIndex:
                 meta = self._read_current()
                 if meta is None:
                     return False
-                if int(meta["generation"]) == self.generation:
+                token = self._token
+                if meta.get("token") == token:
                     self._stat = stat
                     return False
                 try:
-                    self._load(meta)
+                    index, live = self._read_generation(meta)
                 except FileNotFoundError:  # a writer replaced this generation while we read it: look again
                     if attempt == 4:
                         raise
                     continue
-                self._stat = stat
+                with self._lock:
+                    if self._token != token:  # this instance saved meanwhile: what it holds is newer
+                        continue
+                    self._index, self._live, self._stat = index, live, stat
+                    self.generation, self._token = int(meta["generation"]), meta.get("token")
                 return True
             return False  # pragma: no cover
 
-    def _load(self, meta: dict[str, Any]) -> None:
+    def _read_generation(self, meta: dict[str, Any]) -> tuple[hnswlib.Index, set[int]]:
         if int(meta["dim"]) != self.dim:
             raise AnnError(f"{self.folder}: index has dimension {meta['dim']}, expected {self.dim}; rebuild it")
         gen = int(meta["generation"])
@@ -145,11 +155,11 @@ class AnnIndex:
         index.load_index(str(self.folder / f"hnsw-{gen}.bin"), allow_replace_deleted=True)
         index.set_ef(self.EF_SEARCH)
         index.set_num_threads(1)
-        self._index, self._live, self.generation = index, set(keys.tolist()), gen
+        return index, set(keys.tolist())
 
     def save(self) -> None:
         """Write this index as a new generation and make it current atomically (temp files, then renames)."""
-        with self._lock, self._writer_lock():
+        with self._writer_lock(), self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             meta = self._read_current()
             gen = max(self.generation, int(meta["generation"]) if meta else 0) + 1
@@ -163,8 +173,10 @@ class AnnIndex:
             for path in (index_path, keys_path):
                 _fsync_path(Path(str(path) + ".tmp"))
                 os.replace(str(path) + ".tmp", path)
+            token = uuid.uuid4().hex
             new_meta = {
                 "generation": gen,
+                "token": token,
                 "dim": self.dim,
                 "count": len(self._live),
                 "library": "hnswlib",
@@ -177,7 +189,7 @@ class AnnIndex:
             _fsync_path(tmp)
             os.replace(tmp, self.folder / CURRENT)
             _fsync_path(self.folder)
-            self.generation, self._stat = gen, self._current_stat()
+            self.generation, self._token, self._stat = gen, token, self._current_stat()
             for name in os.listdir(self.folder):  # keep this generation and the one before it
                 m = _GEN_FILE.match(name)
                 if m and int(m.group(2)) < gen - 1:
@@ -185,8 +197,8 @@ class AnnIndex:
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        """Exclusive lock between writer processes (re-entrant within this instance)."""
-        with self._lock:
+        """Exclusive lock between writers, threads and processes alike (re-entrant within a thread)."""
+        with self._writer:
             if self._flock_depth == 0:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -242,9 +254,11 @@ class AnnIndex:
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under ``keys``; a key already present gets the new vector (rows are re-normalised)."""
         keys = np.asarray(keys, dtype=np.int64).reshape(-1)
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(keys), -1) if len(keys) else vectors
         if len(keys) == 0:
             return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim == 1:
+            vectors = vectors[None, :]
         if vectors.shape != (len(keys), self.dim):
             raise ValueError(f"expected vectors of shape ({len(keys)}, {self.dim}), got {vectors.shape}")
         if (keys < 0).any():
@@ -310,7 +324,7 @@ class AnnIndex:
         self._index.set_ef(max(self.EF_SEARCH, k))
         flt = allowed.__contains__ if allowed is not None else None
         labels, dists = self._index.knn_query(q, k=k, num_threads=1, filter=flt)
-        return [(int(key), float(1.0 - d)) for key, d in zip(labels[0], dists[0])]
+        return [(int(key), float(1.0 - d)) for key, d in zip(labels[0], dists[0], strict=True)]
 
     def _exact_search(self, q: np.ndarray, k: int, keys: set[int]) -> list[tuple[int, float]]:
         ids = np.fromiter(keys, dtype=np.int64, count=len(keys))

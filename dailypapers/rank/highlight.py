@@ -1,8 +1,8 @@
 """Marking the query's terms in a title or abstract, the way the keyword index matched them.
 
 The keyword indexes stem words (FTS5's porter tokenizer, PostgreSQL's english configuration), so "regularize"
-matches "regularization"; the highlighter compares Snowball (Porter 2) stems for the same effect. Output is HTML-escaped text
-with ``<mark>`` around matches, safe to insert into a page.
+matches "regularization"; the highlighter compares Snowball (Porter 2) stems for the same effect.
+Output is HTML-escaped text with ``<mark>`` around matches, safe to insert into a page.
 """
 
 from __future__ import annotations

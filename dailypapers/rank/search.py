@@ -30,8 +30,8 @@ class SearchResult:
     pinned: bool = False
     keyword_rank: int | None = None
     vector_rank: int | None = None
-    title_html: Markup = Markup("")
-    abstract_html: Markup = Markup("")
+    title_html: Markup = field(default_factory=Markup)
+    abstract_html: Markup = field(default_factory=Markup)
 
 
 @dataclass
@@ -93,7 +93,8 @@ def hybrid_search(
     pinned = pinned_paper(store, query, filters)
     if pinned is not None:
         top = fused[0][1] + 1.0 if fused else 1.0
-        fused = [(pinned.pk, top)] + [(pk, s) for pk, s in fused if pk != pinned.pk]  # type: ignore[list-item]
+        pin = int(pinned.pk)  # type: ignore[arg-type]
+        fused = [(pin, top)] + [(pk, s) for pk, s in fused if pk != pin]
     result.total = len(fused)
     window = fused[(page - 1) * page_size : page * page_size]
     papers = {p.pk: p for p in store.get_papers_by_pk([pk for pk, _ in window])}
@@ -116,4 +117,3 @@ def hybrid_search(
             )
         )
     return result
-

@@ -8,8 +8,9 @@ protocol; the store knows nothing of them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 import numpy as np
@@ -61,6 +62,15 @@ class Hit:
     pk: int
     score: float
     extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One community upvote: an anonymous voter's vote for a paper (by paper id: keys differ between databases)."""
+
+    paper_id: str
+    voter: str
+    created_at: datetime
 
 
 class Store(Protocol):
@@ -140,6 +150,10 @@ class Store(Protocol):
 
     def get_embedding(self, model: str, pk: int) -> np.ndarray | None: ...
 
+    def embedding_counts(self) -> dict[str, int]:
+        """Number of stored embeddings per model."""
+        ...
+
     def vector_search(
         self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()
     ) -> list[Hit] | None:
@@ -149,8 +163,50 @@ class Store(Protocol):
         """
         ...
 
+    # -- community votes (see :mod:`dailypapers.store.votes`) -------------------------------------------------
+    def set_vote(self, paper_id: str, voter: str, up: bool) -> int | None:
+        """Record (``up``) or withdraw ``voter``'s upvote of the paper ``paper_id``, idempotently, in one transaction.
+
+        Returns the paper's upvotes afterwards (imported + community), or ``None`` when no paper has that id.
+        """
+        ...
+
+    def voted(self, voter: str, paper_pks: Sequence[int]) -> set[int]:
+        """The keys among ``paper_pks`` of the papers ``voter`` has upvoted."""
+        ...
+
+    def count_votes(self) -> int: ...
+
+    def iter_votes(self, batch: int = 1000) -> Iterator[Vote]:
+        """Every vote, in (paper key, voter) order (used by copy)."""
+        ...
+
+    def save_votes(self, votes: Sequence[Vote]) -> int:
+        """Add these votes (kept as they are, ``created_at`` included) in one transaction; votes already stored and
+        votes for papers not stored are skipped. Returns how many were added."""
+        ...
+
     # -- settings kept in the database ----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def meta_setdefault(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless the key exists; return the stored value (race-safe: of several
+        processes doing this at once, one value wins and all of them get it)."""
+        ...
+
+    def meta_items(self) -> dict[str, str]:
+        """Every meta key and its value."""
+        ...
+
+    # -- jobs and whole-database operations -----------------------------------------------------------------------
+    def job_lock(self, name: str) -> AbstractContextManager[bool]:
+        """Hold the lock ``name`` for the ``with`` block: yields True when acquired, False when another holder has
+        it (never waits). Works across threads, processes and — with PostgreSQL — machines; released when the block
+        ends or raises, or when the holder dies. See :mod:`dailypapers.store.locks`."""
+        ...
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table of the schema (not ``schema_migrations``, not search-index internals)."""
+        ...

@@ -1,6 +1,11 @@
 """Conversion between :class:`~dailypapers.models.Paper` and the flat row both backends store.
 
 Shared by the SQLite and PostgreSQL stores so that the two write exactly the same values.
+
+Upvotes: the ``upvotes`` column holds the imported count (e.g. Hugging Face's) and ``votes_count`` the number of
+rows in ``votes`` (kept by triggers, see migration 0002). A paper read from the store has ``upvotes`` = their sum
+and ``votes`` = ``votes_count``; writing a paper stores ``upvotes - votes``, so a paper read, changed and written
+back (or copied to another database) never counts its community votes twice.
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ def paper_to_row(paper: Paper) -> dict[str, Any]:
         "title_norm": normalize_title(paper.title),
         "abstract": paper.abstract,
         "author_names": ", ".join(paper.authors),
-        "authors_json": json.dumps([[a, f] for a, f in zip(paper.authors, affiliations)]),
+        "authors_json": json.dumps(
+            [[a, f] for a, f in zip(paper.authors, affiliations[: len(paper.authors)], strict=True)]
+        ),
         "categories": " ".join(paper.categories),
         "primary_category": paper.primary_category,
         "published": _iso(paper.published),
@@ -53,7 +60,7 @@ def paper_to_row(paper: Paper) -> dict[str, Any]:
         "pdf_url": paper.pdf_url,
         "code_url": paper.code_url,
         "project_url": paper.project_url,
-        "upvotes": paper.upvotes,
+        "upvotes": imported_upvotes(paper),
         "source": paper.source,
         "content_hash": paper.content_hash(),
         "text_hash": text_hash(paper),
@@ -83,9 +90,15 @@ def row_to_paper(row: Mapping[str, Any]) -> Paper:
         pdf_url=row["pdf_url"],
         code_url=row["code_url"],
         project_url=row["project_url"],
-        upvotes=row["upvotes"],
+        upvotes=row["upvotes"] + row["votes_count"],
         source=row["source"],
+        votes=row["votes_count"],
     )
+
+
+def imported_upvotes(paper: Paper) -> int:
+    """The part of ``paper.upvotes`` that came from its source (the rest are community votes)."""
+    return max(paper.upvotes - paper.votes, 0)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -113,6 +126,6 @@ def decide(stored: Mapping[str, Any] | None, paper: Paper) -> str:
         return "add"
     if (paper.version or 0) < (stored["version"] or 0):
         return "keep"
-    if paper.content_hash() == stored["content_hash"] and paper.upvotes <= stored["upvotes"]:
+    if paper.content_hash() == stored["content_hash"] and imported_upvotes(paper) <= stored["upvotes"]:
         return "keep"
     return "update"

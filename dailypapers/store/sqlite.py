@@ -3,6 +3,7 @@
 One writer connection serialised by a lock (``BEGIN IMMEDIATE``) and one reader connection per thread, so the
 web server's threads read while an import writes. Every reader query has a time limit. Vectors are stored here
 as float32 blobs; approximate search over them lives in the on-disk index of :mod:`dailypapers.index.ann`.
+Job locks are ``flock`` locks on files next to the database (:mod:`dailypapers.store.locks`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,21 @@ import numpy as np
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
+from dailypapers.store.locks import file_lock, lock_file
 from dailypapers.store.migrations import migration_files, split_statements
 from dailypapers.store.rows import PAPER_COLUMNS, decide, paper_to_row, row_to_paper, text_hash
 from dailypapers.store.terms import fts5_match
+from dailypapers.store.votes import SQLiteVotes
 
 # bm25() column weights for (title, abstract, author_names): a title match counts most.
 BM25_WEIGHTS = (5.0, 1.0, 2.0)
 QUERY_TIME_LIMIT_S = 5.0
+UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # imported upvotes + community votes
 _CHUNK = 500
 
 
-class SQLiteStore:
-    """The :class:`~dailypapers.store.base.Store` on a SQLite file."""
+class SQLiteStore(SQLiteVotes):
+    """The :class:`~dailypapers.store.base.Store` on a SQLite file (votes: :mod:`dailypapers.store.votes`)."""
 
     backend = "sqlite"
 
@@ -107,9 +111,7 @@ class SQLiteStore:
                 try:
                     for statement in split_statements(sql):
                         conn.execute(statement)
-                    conn.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?)", (name, datetime.now(timezone.utc).isoformat())
-                    )
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, datetime.now(UTC).isoformat()))
                 except sqlite3.Error as exc:
                     conn.execute("ROLLBACK")
                     raise StoreError(f"migration {name} failed: {exc}") from exc
@@ -165,9 +167,7 @@ class SQLiteStore:
             conn.execute(
                 "INSERT INTO paper_authors VALUES (?, ?, ?, ?)", (pk, position, author_pk, affiliations[position])
             )
-        conn.executemany(
-            "INSERT OR IGNORE INTO paper_categories VALUES (?, ?)", [(pk, c) for c in paper.categories]
-        )
+        conn.executemany("INSERT OR IGNORE INTO paper_categories VALUES (?, ?)", [(pk, c) for c in paper.categories])
 
     def get_paper(self, paper_id: str) -> Paper | None:
         with self._read() as conn:
@@ -197,7 +197,7 @@ class SQLiteStore:
     def papers_added_between(
         self, start: date, end: date, *, limit: int | None = None, offset: int = 0, sort: str = "added"
     ) -> list[Paper]:
-        order = "upvotes DESC, display_date DESC, pk DESC" if sort == "upvotes" else "added_at DESC, pk DESC"
+        order = UPVOTES_ORDER if sort == "upvotes" else "added_at DESC, pk DESC"
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT * FROM papers WHERE added_at BETWEEN ? AND ? ORDER BY {order} LIMIT ? OFFSET ?",
@@ -263,7 +263,8 @@ class SQLiteStore:
         where, args = self._filter_sql(filters)
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         sql = (
-            f"SELECT p.pk, -bm25(papers_fts, {weights}) AS score FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid"
+            f"SELECT p.pk, -bm25(papers_fts, {weights}) AS score"
+            " FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid"
             f" WHERE papers_fts MATCH ? AND {where} ORDER BY bm25(papers_fts, {weights}) LIMIT ?"
         )
         with self._read() as conn:
@@ -307,7 +308,8 @@ class SQLiteStore:
         while True:
             with self._read() as conn:
                 rows = conn.execute(
-                    "SELECT paper_pk, vector FROM embeddings WHERE model = ? AND paper_pk > ? ORDER BY paper_pk LIMIT ?",
+                    "SELECT paper_pk, vector FROM embeddings WHERE model = ? AND paper_pk > ?"
+                    " ORDER BY paper_pk LIMIT ?",
                     (model, last, batch),
                 ).fetchall()
             if not rows:
@@ -326,12 +328,44 @@ class SQLiteStore:
     ) -> list[Hit] | None:
         return None  # SQLite has no vector index: the caller uses the on-disk ANN index
 
-    # -- meta -----------------------------------------------------------------------------------------------------------
+    def embedding_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- jobs and whole-database operations ------------------------------------------------------------------------
+    def job_lock(self, name: str) -> AbstractContextManager[bool]:
+        return file_lock(lock_file(self.path, name))
+
+    def table_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+            virtual = [t[0] for t in tables if str(t[1]).upper().startswith("CREATE VIRTUAL TABLE")]
+            names = sorted(
+                t[0]
+                for t in tables
+                if t[0] != "schema_migrations"
+                and not t[0].startswith("sqlite_")
+                and not any(t[0] == v or t[0].startswith(v + "_") for v in virtual)  # search index and its shadows
+            )
+            self._local.deadline[0] = 0.0  # a full count of a large table may take a while
+            return {n: int(conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+
+    # -- meta ------------------------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         with self._read() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def meta_items(self) -> dict[str, str]:
+        with self._read() as conn:
+            return {r[0]: r[1] for r in conn.execute("SELECT key, value FROM meta ORDER BY key")}
+
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta_setdefault(self, key: str, value: str) -> str:
+        with self._write() as conn:
+            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
+            return str(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])

@@ -10,8 +10,8 @@ import re
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 STOPWORDS = frozenset(
-    """a an and are as at be by for from has have how in into is it its of on or that the their this to was
-    we what when which with without about can do does via using use""".split()
+    "a an and are as at be by for from has have how in into is it its of on or that the their this to was we what"
+    " when which with without about can do does via using use".split(" ")
 )
 MAX_TERMS = 32
 

@@ -18,11 +18,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dailypapers.config import load_config
+from dailypapers.jobs import start_scheduler
 from dailypapers.service import Library
 from dailypapers.web.errors import SECURITY_HEADERS, install_error_handlers
-from dailypapers.web.routes import api, hf, pages, papers, search
+from dailypapers.web.routes import api, hf, pages, papers, search, votes
 from dailypapers.web.schemas import HealthOut
 from dailypapers.web.templating import STATIC_DIR
+from dailypapers.web.voters import VoterCookieMiddleware
 
 log = logging.getLogger("dailypapers.web")
 
@@ -73,7 +75,10 @@ def create_app(library: Library | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # In the background: startup must not wait for the model, only the first search might.
         threading.Thread(target=warm_up, args=(lib,), name="dailypapers-warm-up", daemon=True).start()
+        scheduler = start_scheduler(lib)  # scheduled arXiv import, if configured; one worker at a time runs it
         yield
+        if scheduler:
+            scheduler.stop()
         if owned:
             lib.close()
 
@@ -93,6 +98,7 @@ def create_app(library: Library | None = None) -> FastAPI:
     )
     app.state.library = lib
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(VoterCookieMiddleware)  # the anonymous voter's cookie, when a request created one
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -106,4 +112,5 @@ def create_app(library: Library | None = None) -> FastAPI:
     app.include_router(pages.router)  # /papers/date|week|month/… before /papers/{id}
     app.include_router(search.router)
     app.include_router(papers.router)  # its /papers/{id} skips /papers/{id}.md (the HF-compatible API's)
+    app.include_router(votes.router)  # POST /api/votes/{id}, POST /papers/{id}/vote
     return app

@@ -97,6 +97,7 @@ _TYPE_MESSAGES = {
     "enum": "'{name}' must be one of {expected}.",
     "missing": "'{name}' is required.",
     "string_too_long": "'{name}' must be at most {max_length} characters.",
+    "bad_form": "'{name}' must be {form}.",  # raised by the parameter types of dailypapers.web.routes
 }
 
 

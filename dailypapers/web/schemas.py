@@ -101,4 +101,7 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "A parameter is not valid; `error` says which and why."},
     404: {"model": ErrorOut, "description": "No such paper or page."},
+    "4XX": {"model": ErrorOut, "description": "Any other client error, in the same shape."},
 }
+"""The error responses of every native route. Declaring ``4XX`` also keeps FastAPI from documenting its default
+``422`` (which the app never sends: validation errors are 400s)."""

@@ -26,6 +26,8 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 _PERIOD_PATHS = {"day": "/papers/date/", "week": "/papers/week/", "month": "/papers/month/"}
 _API_PATHS = {"day": "/api/days/", "week": "/api/weeks/", "month": "/api/months/"}
+FIRST_YEAR, LAST_YEAR = 1000, 2999
+"""Weeks and months have pages (and API twins) in these years only; days in every year of the calendar."""
 
 
 def period_url(period: Period) -> str:
@@ -63,19 +65,31 @@ def query_url(request: Request, path: str | None = None, **changes: Any) -> str:
     return target + ("?" + urlencode(kept) if kept else "")
 
 
+def has_page(period: Period) -> bool:
+    """Whether ``period`` has a page: every day does; weeks and months from :data:`FIRST_YEAR` to
+    :data:`LAST_YEAR` (the ISO year, for a week)."""
+    if period.kind == "day":
+        return True
+    year = period.start.isocalendar()[0] if period.kind == "week" else period.start.year
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
 def shift(period: Period, steps: int) -> Period | None:
-    """The period ``steps`` away, or ``None`` past the calendar's ends (year 1 and 9999)."""
+    """The period ``steps`` away, or ``None`` where there is none with a page (past the calendar's ends, or a
+    week or month outside :data:`FIRST_YEAR` to :data:`LAST_YEAR`)."""
     try:
-        return period.shifted(steps)
+        other = period.shifted(steps)
     except (ValueError, OverflowError):
         return None
+    return other if has_page(other) else None
 
 
 def _safe(make: Any, day: date) -> Period | None:
     try:
-        return make(day)  # type: ignore[no-any-return]
+        other: Period = make(day)
     except (ValueError, OverflowError):
         return None
+    return other if has_page(other) else None
 
 
 def zoom_links(period: Period) -> list[tuple[str, str]]:

@@ -1,7 +1,9 @@
 """Fixtures of the Hugging Face compatibility tests: the demo library plus a few real arXiv papers, served for real.
 
-The server is ``dailypapers serve`` on a loopback port, started once per session; ``huggingface_hub`` talks to it
-over HTTP exactly as it would to huggingface.co.
+The server is ``dailypapers serve`` on a loopback port, started once per session and storage backend (every test
+that uses it runs once per backend ``--backend`` selects); ``huggingface_hub`` talks to it over HTTP exactly as it
+would to huggingface.co. The library is the demo's plus three papers, built separately from the web tests' demo
+(whose page counts assume exactly the 298 demo papers).
 """
 
 from __future__ import annotations
@@ -13,18 +15,31 @@ import pytest
 
 from dailypapers.config import Config
 from dailypapers.models import make_paper
-from tests.demo import DEMO_DAYS, build_demo, running_server
+from dailypapers.service import Library
+from tests.demo import DEMO_DAYS, build_demo, built_once, demo_embedder, running_server
 from tests.hf.papers import ATTENTION, LORA, MALDACENA, HfDemo
 
 
 @pytest.fixture(scope="session")
-def hf_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HfDemo]:
-    config = Config(data_dir=tmp_path_factory.mktemp("hf-demo"))
-    library = build_demo(config)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of the demo library: session-scoped here (the root conftest's is per test), so that
+    each backend's library is built and served once. The root conftest parametrises it by ``--backend``."""
+    return str(request.param)
+
+
+def _build_hf_demo(config: Config) -> None:
+    library = build_demo(config, embedder=demo_embedder())
     recent = [make_paper(source="arxiv", **fields) for fields in (LORA, MALDACENA)]  # type: ignore[arg-type]
     old = [make_paper(source="arxiv", **ATTENTION)]  # type: ignore[arg-type]
     library.ingest(recent, added_at=DEMO_DAYS[-1], progress=False)
     library.ingest(old, added_at=DEMO_DAYS[0], progress=False)
+    library.close()
+
+
+@pytest.fixture(scope="session")
+def hf_demo(request: pytest.FixtureRequest, backend: str) -> Iterator[HfDemo]:
+    config = built_once(request, "hf-demo", backend, _build_hf_demo)
+    library = Library(config, embedder=demo_embedder())
     with running_server(config) as base_url:
         yield HfDemo(base_url, library, config)
     library.close()

@@ -6,6 +6,7 @@ the ``PaperInfo`` objects the client builds, not on our JSON.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
@@ -26,7 +27,7 @@ def api(hf_demo: HfDemo, hf_env: dict[str, str]) -> HfApi:
     return HfApi(endpoint=hf_demo.base_url, token=False)
 
 
-def ids(papers: list[PaperInfo]) -> list[str]:
+def ids(papers: Iterable[PaperInfo]) -> list[str]:
     return [p.id for p in papers]
 
 

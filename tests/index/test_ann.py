@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +158,49 @@ def test_bad_input(tmp_path: Path) -> None:
     assert len(ann) == 0
     ann.save()  # an empty index saves and loads
     assert len(AnnIndex.open(tmp_path, DIM)) == 0
+
+
+def test_other_process_save_and_recreated_folder(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    writer = AnnIndex(tmp_path, DIM)
+    writer.add(keys[:100], vecs[:100])
+    writer.save()
+    reader = AnnIndex.open(tmp_path, DIM)
+    code = (
+        "import sys, numpy as np; from pathlib import Path; from dailypapers.index.ann import AnnIndex\n"
+        f"ann = AnnIndex.open(Path(sys.argv[1]), {DIM})\n"
+        "with ann.writing():\n"
+        f"    ann.add(np.array([424242]), np.ones((1, {DIM}), dtype=np.float32)); ann.save()\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=root)
+    assert reader.reload_if_changed() and 424242 in reader and len(reader) == 101
+
+    shutil.rmtree(tmp_path)  # the index is deleted and started again: generations restart, tokens differ
+    again = AnnIndex.open(tmp_path, DIM)
+    again.add(keys[:5], vecs[:5])
+    again.save()
+    assert again.generation == 1
+    assert reader.reload_if_changed() and len(reader) == 5
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    ann = AnnIndex(tmp_path, DIM)
+    ann.add(keys, vecs)
+    entered, release = threading.Event(), threading.Event()
+
+    def long_writer() -> None:
+        with ann.writing(reload=False):
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=long_writer)
+    t.start()
+    try:
+        assert entered.wait(10)
+        assert ann.search(vecs[0], 1)[0][0] == keys[0]  # would hang if searches waited for the writer
+        assert ann.reload_if_changed() is False
+    finally:
+        release.set()
+        t.join()

@@ -78,3 +78,13 @@ def test_thread_safe(embedder: MiniLMEmbedder) -> None:
     assert len(results) == 3
     for r in results:
         np.testing.assert_allclose(r, expected, atol=1e-6)
+
+
+def test_loads_without_network(embedder: MiniLMEmbedder) -> None:
+    import huggingface_hub.constants as hub
+
+    from tests.index.conftest import CONNECT_ATTEMPTS, HUB_OFFLINE_BEFORE
+
+    assert embedder.loaded
+    assert CONNECT_ATTEMPTS == []
+    assert [hub.HF_HUB_OFFLINE] == HUB_OFFLINE_BEFORE  # offline mode was switched on for the load only

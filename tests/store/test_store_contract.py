@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dailypapers.models import Paper, make_paper, title_id
-from dailypapers.store import Filters, Store
+from dailypapers.store import Filters, Store, UpsertCounts
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "papers.jsonl"
 DROPOUT_TITLE = "Multi-Sample Dropout for Accelerated Training and Better Generalization"
@@ -151,12 +151,31 @@ def test_arxiv_record_first_then_title_only_record(store: Store) -> None:
     assert store.get_paper("2411.01234") is not None
 
 
+def test_one_batch_sees_its_own_earlier_papers(store: Store) -> None:
+    title = "Batched Things"
+    plain = make_paper(title=title, abstract="No id yet.", source="jsonl", added_at=date(2026, 1, 1))
+    batch = [
+        plain,
+        arxiv_paper(title=title, abstract="v1.", arxiv_id="2411.01234v1"),  # merges into the title-id paper
+        arxiv_paper(title=title, abstract="v2.", arxiv_id="2411.01234v2"),
+        arxiv_paper(title=title, abstract="v1 again.", arxiv_id="2411.01234v1"),  # older: ignored
+        plain,  # title-only again: the arXiv record stays
+        arxiv_paper(title="Other Things", arxiv_id="2411.05555"),
+    ]
+    counts = store.upsert_papers(batch)
+    assert (counts.added, counts.updated, counts.unchanged) == (2, 2, 2)
+    assert store.count_papers() == 2
+    got = store.get_paper("2411.01234")
+    assert got is not None and (got.version, got.abstract, got.added_at) == (2, "v2.", date(2026, 1, 1))
+    assert store.upsert_papers([]) == UpsertCounts()
+
+
 # -- reads ----------------------------------------------------------------------------------------------------------
 def test_get_papers_by_pk_keeps_the_given_order(loaded: Store) -> None:
-    pks = [p.pk for p in loaded.iter_papers(batch=50)]
+    pks = [p.pk for p in loaded.iter_papers(batch=50) if p.pk is not None]
     assert len(pks) == len(_records()) and pks == sorted(pks)
     wanted = [pks[5], pks[0], 10**9, pks[42], pks[5]]
-    assert [p.pk for p in loaded.get_papers_by_pk(wanted)] == [pks[5], pks[0], pks[42], pks[5]]  # type: ignore[misc]
+    assert [p.pk for p in loaded.get_papers_by_pk(wanted)] == [pks[5], pks[0], pks[42], pks[5]]
     assert loaded.get_papers_by_pk([]) == []
 
 
@@ -375,4 +394,3 @@ def test_meta(store: Store) -> None:
     store.set_meta("embed_model", "other")
     assert store.get_meta("embed_model") == "other"
     assert store.get_meta("missing") is None
-

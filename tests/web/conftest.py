@@ -3,6 +3,10 @@
 ``demo_config`` is the 298-paper demo corpus spread over ``DEMO_DAYS`` (no authors or categories). Tests of
 filters and of full paper records use ``extra_config``: a separate small library of well-known papers with
 authors, affiliations, categories, dates, DOIs and an old-style arXiv id, so the session's demo is never changed.
+
+Both libraries exist once per storage backend: every test that uses them runs once per backend ``--backend``
+selects (its id ends in ``[sqlite]`` or ``[postgres]``). Tests that build a library of their own in ``tmp_path``
+use SQLite only; they are about the app, not about storage.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -21,14 +25,14 @@ from dailypapers.config import Config
 from dailypapers.models import Paper, make_paper
 from dailypapers.service import Library
 from dailypapers.web.app import create_app
-from tests.demo import build_demo, running_server
+from tests.demo import build_demo, built_once, demo_embedder, running_server
 
 EXTRA_DAY = date(2026, 1, 15)
 _TITLE_LINK = re.compile(r'<h2 class="title">\s*<a href="([^"]+)">(.*?)</a>', re.S)
 
 
 def _utc(year: int, month: int, day: int) -> datetime:
-    return datetime(year, month, day, 12, 0, tzinfo=timezone.utc)
+    return datetime(year, month, day, 12, 0, tzinfo=UTC)
 
 
 def extra_papers() -> list[Paper]:
@@ -104,16 +108,21 @@ def extra_papers() -> list[Paper]:
 
 
 @pytest.fixture(scope="session")
-def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    """Configuration of the demo library (built once per session, then closed)."""
-    config = Config(data_dir=tmp_path_factory.mktemp("demo"))
-    build_demo(config).close()
-    return config
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of the demo libraries: session-scoped here (the root conftest's is per test), so that
+    each backend's libraries are built and served once. The root conftest parametrises it by ``--backend``."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def demo_config(request: pytest.FixtureRequest, backend: str) -> Config:
+    """Configuration of the demo library on ``backend`` (built once per session, then closed)."""
+    return built_once(request, "demo", backend, lambda config: build_demo(config, embedder=demo_embedder()).close())
 
 
 @pytest.fixture(scope="session")
 def library(demo_config: Config) -> Iterator[Library]:
-    lib = Library(demo_config)
+    lib = Library(demo_config, embedder=demo_embedder())
     yield lib
     lib.close()
 
@@ -138,15 +147,17 @@ def http(server: str) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def extra_config(tmp_path_factory: pytest.TempPathFactory, library: Library) -> Config:
-    """A separate library of :func:`extra_papers`, added on ``EXTRA_DAY`` (shares the demo's loaded model)."""
-    config = Config(data_dir=tmp_path_factory.mktemp("extra"))
-    lib = Library(config, embedder=library.embedder)
+def _build_extra(config: Config) -> None:
+    lib = Library(config, embedder=demo_embedder())
     lib.init()
     lib.ingest(extra_papers(), added_at=EXTRA_DAY, progress=False)
     lib.close()
-    return config
+
+
+@pytest.fixture(scope="session")
+def extra_config(request: pytest.FixtureRequest, backend: str) -> Config:
+    """A separate library of :func:`extra_papers` on ``backend``, added on ``EXTRA_DAY``."""
+    return built_once(request, "extra", backend, _build_extra)
 
 
 @pytest.fixture(scope="session")
@@ -161,8 +172,11 @@ def titles(page: str) -> list[tuple[str, str]]:
     return [(href, html.unescape(re.sub(r"</?mark>", "", text))) for href, text in _TITLE_LINK.findall(page)]
 
 
-def assert_error_json(response: httpx.Response, status: int, contains: str = "") -> dict[str, Any]:
-    """The one JSON error shape: ``{"ok": false, "error": sentence, "status": code}`` + ``X-Error-Message``."""
+def assert_error_json(response: Any, status: int, contains: str = "") -> dict[str, Any]:
+    """The one JSON error shape: ``{"ok": false, "error": sentence, "status": code}`` + ``X-Error-Message``.
+
+    ``response`` is an httpx response (of the real server or of the in-process TestClient).
+    """
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body: dict[str, Any] = response.json()

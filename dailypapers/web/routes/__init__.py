@@ -1,17 +1,27 @@
 """What the page views and their JSON twins share: the library dependency, typed parameters, and the builders
 of each page's data (a period's papers, a search), so an HTML page and its ``/api/`` twin show the same data.
+
+Parameters are documented exactly as they are checked: a day is an OpenAPI ``format: date`` (``YYYY-MM-DD``,
+years 0001-9999), a week or a month matches :data:`WEEK_PATTERN` / :data:`MONTH_PATTERN` (years 1000-2999, as in
+the Hugging Face compatible API), a query is at most :data:`MAX_QUERY_LENGTH` characters. A value outside them is
+a 400 whose sentence names the parameter and the form it must have (see :mod:`dailypapers.web.errors`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
+from pydantic import BeforeValidator, StringConstraints
+from pydantic_core import PydanticCustomError
 
+from dailypapers.config import Config
 from dailypapers.models import Paper
-from dailypapers.periods import Period, day_period, parse_day, parse_month, parse_week
+from dailypapers.periods import Period, day_period, parse_month, parse_week
 from dailypapers.rank.search import SearchPage
 from dailypapers.service import Library
 from dailypapers.store import Filters
@@ -28,6 +38,15 @@ def get_library(request: Request) -> Library:
 LibraryDep = Annotated[Library, Depends(get_library)]
 
 MAX_PAGE = 10_000
+MAX_QUERY_LENGTH = Config.max_query_length
+"""The longest query the schema documents (the configured default); a lower configured limit is checked too."""
+WEEK_PATTERN = r"^[12][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+MONTH_PATTERN = r"^[12][0-9]{3}-(0[1-9]|1[0-2])$"
+DAY_FORM = "a date (YYYY-MM-DD)"
+WEEK_FORM = "an ISO week (YYYY-Www) with a year from 1000 to 2999"
+MONTH_FORM = "a month (YYYY-MM) with a year from 1000 to 2999"
+_DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 Sort = Literal["added", "upvotes"]
 Mode = Literal["hybrid", "keyword", "semantic"]
 PageParam = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
@@ -35,16 +54,62 @@ SortParam = Annotated[
     Sort, Query(description="Order of the list: `added` (newest first) or `upvotes` (most upvoted first).")
 ]
 
-_PARSERS = {"day": parse_day, "week": parse_week, "month": parse_month}
+
+def bad_form(form: str) -> PydanticCustomError:
+    """A validation error that :mod:`dailypapers.web.errors` words as "'<name>' must be <form>."."""
+    return PydanticCustomError("bad_form", "must be {form}", {"form": form})
 
 
-def parse_period(kind: str, text: str) -> Period:
-    """A day (``YYYY-MM-DD``), ISO week (``YYYY-Www``) or month (``YYYY-MM``); a 400 with a sentence if invalid."""
+def _iso_date(value: object) -> object:
+    """``YYYY-MM-DD`` and nothing else (pydantic alone would also take ``0`` or a datetime)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DAY_TEXT.fullmatch(value):
+        raise bad_form(DAY_FORM)
     try:
-        return _PARSERS[kind](text)
-    except (ValueError, OverflowError) as exc:
-        message = str(exc) if isinstance(exc, ValueError) and str(exc).startswith("'") else f"'{text}' is out of range"
-        raise BadRequest(message[:300]) from None
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad_form(DAY_FORM) from None
+
+
+def _blank_or_iso_date(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else _iso_date(value)
+
+
+def _matching(pattern: str, form: str) -> Callable[[object], object]:
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise bad_form(form)
+        return value
+
+    return check
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A day, ``YYYY-MM-DD`` (OpenAPI ``format: date``)."""
+FormDate = Annotated[date | None, BeforeValidator(_blank_or_iso_date)]
+"""A day from an HTML form, where an empty field means "no limit"."""
+WeekText = Annotated[str, StringConstraints(pattern=WEEK_PATTERN), BeforeValidator(_matching(WEEK_PATTERN, WEEK_FORM))]
+"""An ISO week, ``YYYY-Www`` (W53 names no week in most years: :func:`week_of` answers 404 for those)."""
+MonthText = Annotated[
+    str, StringConstraints(pattern=MONTH_PATTERN), BeforeValidator(_matching(MONTH_PATTERN, MONTH_FORM))
+]
+"""A month, ``YYYY-MM``."""
+
+
+def week_of(text: str) -> Period:
+    """The ISO week ``text`` (already of the form :data:`WEEK_PATTERN`); 404 when the year has no such week."""
+    try:
+        return parse_week(text)
+    except ValueError:
+        raise HTTPException(404, f"There is no week {text[-2:]} in {text[:4]}; it has 52 weeks.") from None
+
+
+def month_of(text: str) -> Period:
+    """The month ``text`` (already of the form :data:`MONTH_PATTERN`)."""
+    return parse_month(text)
 
 
 @dataclass
@@ -75,7 +140,7 @@ class PeriodView:
 
 def period_view(library: Library, period: Period, page: int = 1, sort: str = "added") -> PeriodView:
     """One page of the papers added in ``period``. Days step to the nearest day that has papers; weeks and
-    months to the adjacent one."""
+    months to the adjacent one (none past the calendar's ends)."""
     if period.kind == "day":
         before, after = library.store.neighbour_days(period.start)
         prev = day_period(before) if before else None
@@ -93,15 +158,6 @@ def latest_view(library: Library, page: int = 1, sort: str = "added") -> PeriodV
     return period_view(library, day_period(latest), page, sort) if latest else None
 
 
-def _optional_date(name: str, value: str | None) -> date | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise BadRequest(f"'{name}' must be a date of the form YYYY-MM-DD.") from None
-
-
 @dataclass
 class SearchRequest:
     """A search as the user typed it (the form keeps these values) and the filters parsed from it."""
@@ -116,38 +172,87 @@ class SearchRequest:
     filters: Filters
 
 
-def search_request(
+QueryParam = Annotated[
+    str,
+    Query(max_length=MAX_QUERY_LENGTH, description="What to look for: words, a title, or an arXiv id or URL."),
+]
+CategoryParam = Annotated[
+    str | None, Query(max_length=100, description="Only papers in this category (`cs.LG`, or a prefix: `cs`).")
+]
+AuthorParam = Annotated[
+    str | None, Query(max_length=200, description="Only papers with an author whose name contains this.")
+]
+ModeParam = Annotated[
+    Mode, Query(description="`hybrid` (keywords and meaning, fused), `keyword` (BM25) or `semantic` (embeddings).")
+]
+_SINCE = "Only papers dated on or after this day (YYYY-MM-DD); not later than `until`."
+_UNTIL = "Only papers dated on or before this day (YYYY-MM-DD)."
+_BLANK = " Empty: no limit (what the search form sends)."
+
+
+def _search_request(
     request: Request,
-    q: Annotated[str, Query(description="What to look for: words, a title, or an arXiv id or URL.")] = "",
-    since: Annotated[str | None, Query(description="Only papers dated on or after this day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, Query(description="Only papers dated on or before this day (YYYY-MM-DD).")] = None,
-    category: Annotated[
-        str | None, Query(max_length=100, description="Only papers in this category (`cs.LG`, or a prefix: `cs`).")
-    ] = None,
-    author: Annotated[
-        str | None, Query(max_length=200, description="Only papers with an author whose name contains this.")
-    ] = None,
-    mode: Annotated[
-        Mode, Query(description="`hybrid` (keywords and meaning, fused), `keyword` (BM25) or `semantic` (embeddings).")
-    ] = "hybrid",
-    p: PageParam = 1,
+    q: str,
+    since: date | None,
+    until: date | None,
+    category: str | None,
+    author: str | None,
+    mode: str,
+    p: int,
 ) -> SearchRequest:
-    """Search parameters, checked: dates, query length."""
-    limit = get_library(request).config.max_query_length
+    limit = get_library(request).config.max_query_length  # a configured limit below the documented one
     if len(q) > limit:
         raise BadRequest(f"'q' must be at most {limit} characters.")
     filters = Filters(
-        since=_optional_date("since", since),
-        until=_optional_date("until", until),
+        since=since,
+        until=until,
         category=(category or "").strip() or None,
         author=(author or "").strip() or None,
     )
-    if filters.since and filters.until and filters.since > filters.until:
+    if since and until and since > until:
         raise BadRequest("'since' must not be later than 'until'.")
-    return SearchRequest(q, mode, p, since or "", until or "", category or "", author or "", filters)
+    return SearchRequest(
+        q,
+        mode,
+        p,
+        since.isoformat() if since else "",
+        until.isoformat() if until else "",
+        category or "",
+        author or "",
+        filters,
+    )
+
+
+def search_request(
+    request: Request,
+    q: QueryParam = "",
+    since: Annotated[IsoDate | None, Query(description=_SINCE)] = None,
+    until: Annotated[IsoDate | None, Query(description=_UNTIL)] = None,
+    category: CategoryParam = None,
+    author: AuthorParam = None,
+    mode: ModeParam = "hybrid",
+    p: PageParam = 1,
+) -> SearchRequest:
+    """Search parameters of ``/api/search``, checked: dates, query length."""
+    return _search_request(request, q, since, until, category, author, mode, p)
+
+
+def form_search_request(
+    request: Request,
+    q: QueryParam = "",
+    since: Annotated[FormDate, Query(description=_SINCE + _BLANK)] = None,
+    until: Annotated[FormDate, Query(description=_UNTIL + _BLANK)] = None,
+    category: CategoryParam = None,
+    author: AuthorParam = None,
+    mode: ModeParam = "hybrid",
+    p: PageParam = 1,
+) -> SearchRequest:
+    """Search parameters of the ``/search`` page: as :func:`search_request`, but an empty date is no limit."""
+    return _search_request(request, q, since, until, category, author, mode, p)
 
 
 SearchRequestDep = Annotated[SearchRequest, Depends(search_request)]
+FormSearchRequestDep = Annotated[SearchRequest, Depends(form_search_request)]
 
 
 def run_search(library: Library, req: SearchRequest) -> SearchPage:

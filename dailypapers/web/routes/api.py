@@ -10,16 +10,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
+from dailypapers.periods import day_period
 from dailypapers.web.routes import (
+    IsoDate,
     LibraryDep,
+    MonthText,
     PageParam,
     PeriodView,
     SearchRequestDep,
     SortParam,
+    WeekText,
     latest_view,
-    parse_period,
+    month_of,
     period_view,
     run_search,
+    week_of,
 )
 from dailypapers.web.schemas import ERROR_RESPONSES, PeriodOut, SearchOut, SimilarOut
 from dailypapers.web.serialize import period_json, search_json, similar_json
@@ -53,34 +58,40 @@ def api_search(library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
 @router.get("/days/{day}", response_model=PeriodOut, summary="Papers added on a day")
 def api_day(
     library: LibraryDep,
-    day: Annotated[str, Path(description="The day, YYYY-MM-DD.", examples=["2026-11-20"])],
+    day: Annotated[IsoDate, Path(description="The day, YYYY-MM-DD (years 0001-9999).", examples=["2026-11-20"])],
     p: PageParam = 1,
     sort: SortParam = "added",
 ) -> dict[str, Any]:
     """The papers that entered the daily list on `day`; `prev`/`next` are the nearest days with papers."""
-    return view_json(period_view(library, parse_period("day", day), p, sort))
+    return view_json(period_view(library, day_period(day), p, sort))
 
 
 @router.get("/weeks/{week}", response_model=PeriodOut, summary="Papers added in an ISO week")
 def api_week(
     library: LibraryDep,
-    week: Annotated[str, Path(description="The ISO week, YYYY-Www.", examples=["2026-W47"])],
+    week: Annotated[
+        WeekText,
+        Path(
+            description="The ISO week, YYYY-Www (years 1000-2999; W53 only in years that have one).",
+            examples=["2026-W47"],
+        ),
+    ],
     p: PageParam = 1,
     sort: SortParam = "added",
 ) -> dict[str, Any]:
-    """The papers added in an ISO week (Monday to Sunday)."""
-    return view_json(period_view(library, parse_period("week", week), p, sort))
+    """The papers added in an ISO week (Monday to Sunday); 404 for week 53 of a year that has 52."""
+    return view_json(period_view(library, week_of(week), p, sort))
 
 
 @router.get("/months/{month}", response_model=PeriodOut, summary="Papers added in a month")
 def api_month(
     library: LibraryDep,
-    month: Annotated[str, Path(description="The month, YYYY-MM.", examples=["2026-11"])],
+    month: Annotated[MonthText, Path(description="The month, YYYY-MM (years 1000-2999).", examples=["2026-11"])],
     p: PageParam = 1,
     sort: SortParam = "added",
 ) -> dict[str, Any]:
     """The papers added in a calendar month."""
-    return view_json(period_view(library, parse_period("month", month), p, sort))
+    return view_json(period_view(library, month_of(month), p, sort))
 
 
 @router.get("/latest", response_model=PeriodOut, summary="The latest day with papers")

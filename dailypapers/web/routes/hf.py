@@ -23,27 +23,25 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from dailypapers.models import Paper
-from dailypapers.periods import Period, parse_day, parse_month, parse_week
+from dailypapers.periods import Period, day_period, parse_month, parse_week
 from dailypapers.rank.trending import trending
 from dailypapers.service import Library
-from dailypapers.web.errors import BadRequest, sentence
+from dailypapers.web.errors import sentence
 from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
-from dailypapers.web.routes import LibraryDep
+from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText
 from dailypapers.web.schemas import ErrorOut
 
 router = APIRouter(tags=["Hugging Face compatible"])
 
-MAX_QUERY = 250
+MAX_QUERY = MAX_QUERY_LENGTH
 MAX_PAGE = 100_000
 TRENDING_WINDOW_DAYS = 14
 """Without a date filter, ``sort=trending`` ranks the papers added in this many days up to the newest day."""
 ALL_TIME = Period("all", date.min, date.max)
-WEEK_PATTERN = r"^[12][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
-MONTH_PATTERN = r"^[12][0-9]{3}-(0[1-9]|1[0-2])$"
 _UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
 
 
@@ -60,32 +58,33 @@ _LINK = {
 }
 
 
-def _filter_period(kind: str, text: str, pattern: str, form: str) -> Period:
-    if not re.fullmatch(pattern, text):
-        raise BadRequest(f"'{kind}' must be of the form {form} with a year from 1000 to 2999, not '{text[:40]}'")
-    try:
-        return parse_week(text) if kind == "week" else parse_month(text)
-    except ValueError as exc:
-        raise BadRequest(f"'{kind}': {exc}") from None
+PaperIdParam = Annotated[
+    str,
+    Path(
+        description="arXiv id (`2106.09685`, `2106.09685v2`, `hep-th/9711200`) or dailypapers' `dp-` id.",
+        examples=["2106.09685"],
+    ),
+]
 
 
-def requested_period(day: str | None, week: str | None, month: str | None) -> Period | None:
-    """The period the filters select (their intersection); ``None`` when they select no day at all."""
-    periods = []
-    if day is not None:
-        try:
-            periods.append(parse_day(day))
-        except ValueError as exc:
-            raise BadRequest(f"'date': {exc}") from None
+class MarkdownResponse(PlainTextResponse):
+    media_type = "text/markdown"
+
+
+def requested_period(day: date | None, week: str | None, month: str | None) -> Period | None:
+    """The period the filters select (their intersection); ``None`` when they select no day at all (also for
+    week 53 of a year that has 52). ``week`` and ``month`` are already of the documented forms."""
+    periods = [] if day is None else [day_period(day)]
     if week is not None:
-        periods.append(_filter_period("week", week, WEEK_PATTERN, "YYYY-Www"))
+        try:
+            periods.append(parse_week(week))
+        except ValueError:
+            return None
     if month is not None:
-        periods.append(_filter_period("month", month, MONTH_PATTERN, "YYYY-MM"))
-    if not periods:
-        return ALL_TIME
+        periods.append(parse_month(month))
+    if len(periods) <= 1:
+        return periods[0] if periods else ALL_TIME
     start, end = max(p.start for p in periods), min(p.end for p in periods)
-    if len(periods) == 1:
-        return periods[0]
     return Period("range", start, end) if start <= end else None
 
 
@@ -136,20 +135,20 @@ def daily_papers(
         Query(description="`publishedAt`: newest added first; `trending`: upvotes decayed by age."),
     ] = "publishedAt",
     day: Annotated[
-        str | None,
-        Query(
-            alias="date",
-            description="Day the papers entered the list (YYYY-MM-DD).",
-            json_schema_extra={"format": "date"},
-        ),
+        IsoDate | None,
+        Query(alias="date", description="Day the papers entered the list (YYYY-MM-DD).", examples=["2026-11-20"]),
     ] = None,
     week: Annotated[
-        str | None,
-        Query(description="ISO week they entered the list (YYYY-Www).", json_schema_extra={"pattern": WEEK_PATTERN}),
+        WeekText | None,
+        Query(
+            description="ISO week they entered the list (YYYY-Www, years 1000-2999); W53 of a year that has 52 "
+            "weeks selects no papers.",
+            examples=["2026-W47"],
+        ),
     ] = None,
     month: Annotated[
-        str | None,
-        Query(description="Month they entered the list (YYYY-MM).", json_schema_extra={"pattern": MONTH_PATTERN}),
+        MonthText | None,
+        Query(description="Month they entered the list (YYYY-MM, years 1000-2999).", examples=["2026-11"]),
     ] = None,
     submitter: Annotated[
         str | None, Query(description=f"Username of the submitter; papers come from importers: `{IMPORTER_USERNAME}`.")
@@ -176,7 +175,7 @@ def daily_papers(
     responses={404: {"model": ErrorOut, "description": "No such paper.", "headers": _ERROR_HEADERS}, **_ERRORS},
     summary="One paper (Hugging Face compatible)",
 )
-def paper_info(library: LibraryDep, paper_id: str) -> HfPaper:
+def paper_info(library: LibraryDep, paper_id: PaperIdParam) -> HfPaper:
     """The paper with this id: an arXiv id (a version suffix such as ``v2`` is ignored) or a ``dp-`` id."""
     paper = library.paper(paper_id)
     if paper is None:
@@ -186,14 +185,15 @@ def paper_info(library: LibraryDep, paper_id: str) -> HfPaper:
 
 @router.get(
     "/papers/{paper_id:path}.md",
-    response_class=PlainTextResponse,
+    response_class=MarkdownResponse,
     responses={
         200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The paper as Markdown."},
         404: {"model": ErrorOut, "description": "No such paper.", "headers": _ERROR_HEADERS},
+        "4XX": _ERRORS["4XX"],
     },
     summary="One paper as Markdown (Hugging Face compatible)",
 )
-def paper_markdown_page(request: Request, library: LibraryDep, paper_id: str) -> Response:
+def paper_markdown_page(request: Request, library: LibraryDep, paper_id: PaperIdParam) -> Response:
     """Title, authors, dates, links and abstract as Markdown (``HfApi.read_paper``). Full text is not included."""
     paper = library.paper(paper_id)
     if paper is None:
@@ -205,4 +205,4 @@ def paper_markdown_page(request: Request, library: LibraryDep, paper_id: str) ->
             headers={"X-Error-Message": _UNSAFE_HEADER_CHARS.sub("?", message)},
         )
     page_url = str(request.url_for("paper_markdown_page", paper_id=paper.id)).removesuffix(".md")
-    return Response(paper_markdown(paper, page_url), media_type="text/markdown; charset=utf-8")
+    return MarkdownResponse(paper_markdown(paper, page_url))

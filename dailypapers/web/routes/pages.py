@@ -12,16 +12,31 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from dailypapers.web.routes import LibraryDep, PageParam, PeriodView, SortParam, latest_view, parse_period, period_view
+from dailypapers.periods import day_period
+from dailypapers.web.routes import (
+    IsoDate,
+    LibraryDep,
+    MonthText,
+    PageParam,
+    PeriodView,
+    SortParam,
+    WeekText,
+    latest_view,
+    month_of,
+    period_view,
+    week_of,
+)
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import api_period_url, query_url, render
+from dailypapers.web.voters import vote_buttons
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 
 
 def _render(request: Request, view: PeriodView, *, home: bool = False) -> Response:
     api = query_url(request, path="/api/latest" if home else api_period_url(view.period))
-    return render(request, "period.html", {"view": view, "home": home, "json_url": api})
+    context = {"view": view, "home": home, "json_url": api, "votes": vote_buttons(request, view.papers)}
+    return render(request, "period.html", context)
 
 
 @router.get("/", summary="The latest day with papers (HTML)")
@@ -37,30 +52,30 @@ def home(request: Request, library: LibraryDep, p: PageParam = 1, sort: SortPara
 def day_page(
     request: Request,
     library: LibraryDep,
-    day: Annotated[str, Path(description="The day, YYYY-MM-DD.")],
+    day: Annotated[IsoDate, Path(description="The day, YYYY-MM-DD (years 0001-9999).")],
     p: PageParam = 1,
     sort: SortParam = "added",
 ) -> Response:
-    return _render(request, period_view(library, parse_period("day", day), p, sort))
+    return _render(request, period_view(library, day_period(day), p, sort))
 
 
 @router.get("/papers/week/{week}", summary="Papers added in an ISO week (HTML)")
 def week_page(
     request: Request,
     library: LibraryDep,
-    week: Annotated[str, Path(description="The ISO week, YYYY-Www.")],
+    week: Annotated[WeekText, Path(description="The ISO week, YYYY-Www (years 1000-2999).")],
     p: PageParam = 1,
     sort: SortParam = "added",
 ) -> Response:
-    return _render(request, period_view(library, parse_period("week", week), p, sort))
+    return _render(request, period_view(library, week_of(week), p, sort))
 
 
 @router.get("/papers/month/{month}", summary="Papers added in a month (HTML)")
 def month_page(
     request: Request,
     library: LibraryDep,
-    month: Annotated[str, Path(description="The month, YYYY-MM.")],
+    month: Annotated[MonthText, Path(description="The month, YYYY-MM (years 1000-2999).")],
     p: PageParam = 1,
     sort: SortParam = "added",
 ) -> Response:
-    return _render(request, period_view(library, parse_period("month", month), p, sort))
+    return _render(request, period_view(library, month_of(month), p, sort))

@@ -20,6 +20,7 @@ from dailypapers.service import Library
 from dailypapers.web.routes import LibraryDep
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import paper_url, render
+from dailypapers.web.voters import vote_buttons
 
 log = logging.getLogger("dailypapers.web")
 
@@ -64,5 +65,6 @@ def paper_page(
         "similar": similar_or_none(library, paper),
         "canonical": paper_url(paper.id),
         "json_url": "/api/similar/" + paper.id,
+        "votes": vote_buttons(request, [paper]),
     }
     return render(request, "paper.html", context)

@@ -6,16 +6,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from dailypapers.web.routes import LibraryDep, SearchRequestDep, run_search
+from dailypapers.web.routes import FormSearchRequestDep, LibraryDep, run_search
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import query_url, render
+from dailypapers.web.voters import vote_buttons
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 
 
 @router.get("/search", summary="Search papers (HTML)")
-def search_page(request: Request, library: LibraryDep, req: SearchRequestDep) -> Response:
+def search_page(request: Request, library: LibraryDep, req: FormSearchRequestDep) -> Response:
     """Results with highlighted title and abstract, exact matches pinned first, filters and pages."""
     page = run_search(library, req) if req.q.strip() else None
-    context = {"req": req, "page": page, "json_url": query_url(request, path="/api/search")}
+    votes = vote_buttons(request, [r.paper for r in page.results]) if page and page.results else None
+    context = {"req": req, "page": page, "json_url": query_url(request, path="/api/search"), "votes": votes}
     return render(request, "search.html", context)

@@ -1,0 +1,107 @@
+"""Query latencies and ANN recall, measured in-process through the same objects the web app calls.
+
+Queries (seeded) are a third each: a demo title, a phrase of 3-8 consecutive words from a demo abstract, and 1-3
+keywords from demo titles. Every measurement runs its warm-up calls first, then times each call on its own
+(``time.perf_counter``), one at a time; summaries are p50/p95/p99/mean in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from bench.corpus import Demo
+from dailypapers.service import Library
+from dailypapers.store.base import Filters
+
+T = TypeVar("T")
+K = 10
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]{3,}")
+
+
+def make_queries(demo: Demo, n: int, seed: int = 1) -> list[str]:
+    """``n`` search queries shaped like what users type: titles, abstract phrases, a few keywords."""
+    rng = np.random.default_rng(seed)
+    keywords = sorted({w.lower() for t in demo.titles for w in _WORD.findall(t)})
+    queries: list[str] = []
+    for i in range(n):
+        if i % 3 == 0:
+            queries.append(demo.titles[int(rng.integers(len(demo.titles)))])
+        elif i % 3 == 1:
+            words = demo.abstracts[int(rng.integers(len(demo.abstracts)))].split()
+            length = int(rng.integers(3, 9))
+            start = int(rng.integers(max(1, len(words) - length)))
+            queries.append(" ".join(words[start : start + length]).strip(".,;:()"))
+        else:
+            picks = rng.choice(len(keywords), size=int(rng.integers(1, 4)), replace=False)
+            queries.append(" ".join(keywords[j] for j in picks))
+    return queries
+
+
+def summarize(ms: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(ms, dtype=np.float64)
+    p50, p95, p99 = np.percentile(a, [50, 95, 99])
+    return {"p50": float(p50), "p95": float(p95), "p99": float(p99), "mean": float(a.mean()), "n": len(a)}
+
+
+def time_calls(fn: Callable[[T], object], items: Sequence[T], warmup: int) -> dict[str, float]:
+    """Latency summary of ``fn(item)`` over ``items``, after ``fn`` ran on the first ``warmup`` of them."""
+    for item in items[:warmup]:
+        fn(item)
+    ms = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        ms.append((time.perf_counter() - started) * 1000)
+    return summarize(ms)
+
+
+def latencies(
+    lib: Library, queries: list[str], vectors: np.ndarray, filters: Filters, *, warmup: int = 20, seed: int = 2
+) -> dict[str, dict[str, float]]:
+    """p50/p95/p99 of each search path over ``queries`` (``vectors``: their precomputed embeddings)."""
+    candidates = lib.config.candidates
+    count = lib.store.count_papers()
+    rng = np.random.default_rng(seed)
+    papers = lib.store.get_papers_by_pk([int(pk) for pk in rng.integers(1, count + 1, size=len(queries))])
+    return {
+        "keyword": time_calls(lambda q: lib.store.keyword_search(q, candidates), queries, warmup),
+        "vector": time_calls(lambda v: lib.vectors.search(v, candidates), list(vectors), warmup),
+        "embed_query": time_calls(lib.embed_query, queries, warmup),
+        "hybrid": time_calls(lambda q: lib.search(q), queries, warmup),
+        "filtered_hybrid": time_calls(lambda q: lib.search(q, filters=filters), queries, warmup),
+        "similar": time_calls(lambda p: lib.similar(p, K), papers, warmup),
+    }
+
+
+def filter_info(lib: Library, filters: Filters) -> dict[str, Any]:
+    """The filter of the filtered searches and the share of papers that pass it."""
+    passing = len(lib.store.filter_pks(filters))
+    return {
+        "category": filters.category,
+        "since": filters.since.isoformat() if filters.since else None,
+        "until": filters.until.isoformat() if filters.until else None,
+        "fraction": passing / max(1, lib.store.count_papers()),
+    }
+
+
+def recall_at_k(lib: Library, queries: np.ndarray, k: int = K) -> float:
+    """Mean recall@k of ``lib.vectors.search`` (the ANN index) against exact search over every stored vector.
+
+    The exact top k is computed batch by batch over ``store.iter_embeddings`` (numpy, inner product of unit
+    vectors), so memory stays at one batch whatever the corpus size.
+    """
+    best_sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_pks = np.full((len(queries), k), -1, dtype=np.int64)
+    for pks, vectors in lib.store.iter_embeddings(lib.embedder.name):
+        sims = np.concatenate([best_sims, queries @ vectors.T], axis=1)
+        keys = np.concatenate([best_pks, np.broadcast_to(pks, (len(queries), len(pks)))], axis=1)
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        best_sims, best_pks = np.take_along_axis(sims, top, axis=1), np.take_along_axis(keys, top, axis=1)
+    found = [{h.pk for h in lib.vectors.search(q, k)} for q in queries]
+    truth = [set(row[row >= 0].tolist()) for row in best_pks]
+    return float(np.mean([len(f & t) / max(1, len(t)) for f, t in zip(found, truth, strict=True)]))

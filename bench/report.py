@@ -1,0 +1,219 @@
+"""Presenting benchmark results: the machine description, a text table, and ``docs/benchmarks.md``.
+
+One column per (backend, corpus size), one row per metric, so the backends' ratios read side by side. The
+Markdown file is rewritten by every run except the hand-written analysis between :data:`ANALYSIS_START` and
+:data:`ANALYSIS_END`, which is carried over.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+ANALYSIS_START = "<!-- analysis:start -->"
+ANALYSIS_END = "<!-- analysis:end -->"
+MIB_2G = 2048
+# (metric, what is compared, limit): the targets at 1M papers on 2 cores
+TARGETS = [
+    ("hybrid p50", lambda r: r["latency_ms"]["hybrid"]["p50"], 15.0, "ms"),
+    ("hybrid p99", lambda r: r["latency_ms"]["hybrid"]["p99"], 50.0, "ms"),
+    ("similar p50", lambda r: r["latency_ms"]["similar"]["p50"], 5.0, "ms"),
+    ("serving peak RSS", lambda r: r["http"]["peak_rss_mib"], float(MIB_2G), "MiB"),
+]
+
+
+def machine() -> dict[str, Any]:
+    """CPU, cores, memory, software versions and the date (PostgreSQL's are added by the caller)."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line
+    )
+    versions: dict[str, str | None] = {}
+    for package in ("numpy", "hnswlib", "torch", "sentence-transformers", "psycopg", "pgvector"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "packages": versions,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _lat(key: str) -> Callable[[dict[str, Any]], str]:
+    def cell(run: dict[str, Any]) -> str:
+        s = run["latency_ms"][key]
+        return f"{s['p50']:.1f} / {s['p95']:.1f} / {s['p99']:.1f}"
+
+    return cell
+
+
+def _http(key: str) -> Callable[[dict[str, Any]], str]:
+    def cell(run: dict[str, Any]) -> str:
+        s = run["http"][key]
+        errors = f", {s['errors']} errors" if s["errors"] else ""
+        return f"{s['rps']:.0f} req/s; {s['p50']:.0f} / {s['p95']:.0f}{errors}"
+
+    return cell
+
+
+ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("papers", lambda r: _num(r["papers"])),
+    ("import, papers/s", lambda r: _num(r["import_papers_per_s"])),
+    ("embedding with the model, papers/s", lambda r: _num(r["embed_papers_per_s"], 1)),
+    ("embeddings save (no model), papers/s", lambda r: _num(r["embeddings_save_per_s"])),
+    ("vector index build, s", lambda r: _num(r["index_build_s"], 1)),
+    ("on disk, MiB (of which vector index)", lambda r: f"{r['db_mib']:,.0f} ({r['index_mib']:,.0f})"),
+    ("keyword search, ms p50 / p95 / p99", _lat("keyword")),
+    ("vector search k=100, ms", _lat("vector")),
+    ("query embedding, ms", _lat("embed_query")),
+    ("hybrid search (end to end), ms", _lat("hybrid")),
+    ("filtered hybrid, ms", _lat("filtered_hybrid")),
+    ("papers passing the filter", lambda r: f"{r['filter']['fraction']:.1%}"),
+    ("similar papers k=10, ms", _lat("similar")),
+    ("ANN recall@10", lambda r: f"{r['recall_at_10']:.3f}"),
+    ("HTTP `/`: req/s; ms p50 / p95", _http("home")),
+    ("HTTP `/api/search`", _http("search")),
+    ("serving worker peak RSS, MiB", lambda r: _num(r["http"]["peak_rss_mib"])),
+]
+
+
+def column(run: dict[str, Any]) -> str:
+    size = run["size"]
+    if size != "demo":
+        n = int(size)
+        size = f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+    return f"{run['backend']} {size}"
+
+
+def table(runs: list[dict[str, Any]]) -> list[list[str]]:
+    """Header row then one row per metric (runs that failed show their error in every cell)."""
+    rows = [["metric", *(column(r) for r in runs)]]
+    for label, cell in ROWS:
+        rows.append([label, *(f"error: {r['error']}" if "error" in r else cell(r) for r in runs)])
+    return rows
+
+
+def text_table(runs: list[dict[str, Any]]) -> str:
+    rows = table(runs)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(runs: list[dict[str, Any]]) -> str:
+    rows = table(runs)
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" + "---:|" * (len(rows[0]) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(lines)
+
+
+def target_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """For each backend's largest corpus: each target met, or missed by how much."""
+    largest: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        if "error" not in run and (run["backend"] not in largest or run["papers"] > largest[run["backend"]]["papers"]):
+            largest[run["backend"]] = run
+    lines = []
+    for run in largest.values():
+        checks = []
+        for name, get, limit, unit in TARGETS:
+            value = get(run)
+            verdict = "met" if value <= limit else f"**missed by {value - limit:,.1f} {unit} ({value / limit:.1f}×)**"
+            checks.append(f"{name} {value:,.1f} {unit} (≤ {limit:,.0f}): {verdict}")
+        lines.append(f"* {column(run)} ({run['papers']:,} papers): " + "; ".join(checks) + ".")
+    return lines
+
+
+def write_markdown(path: Path, results: dict[str, Any], command: str) -> None:
+    """(Re)write ``path`` from ``results``, keeping the analysis section already in it."""
+    analysis = "_Not written yet: read the numbers above, then say what bounds each missed target._"
+    if path.exists():
+        old = path.read_text()
+        if ANALYSIS_START in old and ANALYSIS_END in old:
+            analysis = old.split(ANALYSIS_START, 1)[1].split(ANALYSIS_END, 1)[0].strip()
+    m = results["machine"]
+    pg = m.get("postgres") or {}
+    pg_text = f", PostgreSQL {pg['postgresql']} + pgvector {pg['pgvector']}" if pg else ""
+    text = f"""# Benchmarks
+
+<!-- Written by `python -m bench.run` (`make bench`); every run rewrites this file except the analysis section. -->
+
+How fast dailypapers imports, indexes, searches and serves, on SQLite and on PostgreSQL, for the demo corpus
+and for synthetic corpora shaped like it (`bench/corpus.py`). One run measures every backend and size, so
+their ratios can be read side by side:
+
+```sh
+make bench                                             # = python -m bench.run: demo + 100k, both backends
+python -m bench.run --sizes demo,100000,1000000 --backends sqlite,postgres --queries 200 --http-requests 500
+```
+
+It prints the table below, writes `bench/results/results.json` (every number, with the machine) and rewrites
+this file. Nothing is cached between runs; data lives in a temporary folder (`--workdir`, `--keep` to keep it).
+
+**Targets** (1M papers, 2 CPU cores): hybrid search p50 ≤ 15 ms and p99 ≤ 50 ms, similar papers ≤ 5 ms
+(p50), serving worker RSS ≤ 2 GiB.
+
+What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
+
+* **demo**: the 298 demo papers imported the real way (`read_jsonl` → `Library.ingest`, three daily batches),
+  then embedded with the real model (`Library.update_index`; model loading not included).
+* **synthetic N**: papers bulk-upserted (`store.upsert_papers`, 1000 per batch; generating them is not timed),
+  their synthetic vectors stored with `store.save_embeddings`. Vector index: SQLite builds hnswlib from the
+  stored vectors (`Library.rebuild_index`, saved to disk); PostgreSQL builds the pgvector HNSW index that
+  `save_embeddings` creates, on the filled table.
+* **latency** ({results["settings"]["queries"]} queries: demo titles, abstract phrases, keywords; warm-up first;
+  one at a time): keyword (`store.keyword_search`, 100 candidates), vector (`VectorSearch.search`, k=100, query
+  vector precomputed), query embedding alone, hybrid end to end (`Library.search`, embedding included),
+  filtered hybrid (most common category + middle third of the dates), similar papers (`Library.similar`).
+* **recall@10**: the ANN index against exact numpy search over every stored vector, 200 query embeddings.
+* **HTTP**: the real server (`dailypapers serve`, 1 worker) on the built data, {results["settings"]["clients"]}
+  concurrent loopback clients, {results["settings"]["http_requests"]} requests per endpoint (at most
+  {results["settings"]["http_seconds"]:.0f} s each); peak RSS is the worker's `VmHWM`. The clients run on the
+  same cores as the server.
+
+## Results
+
+{m["cpu"]}, {m["cores"]} cores, {m["ram_gib"]} GiB RAM; Python {m["python"]}, SQLite {m["sqlite"]}{pg_text};
+{m["date"]}; load average {_loads(m)}. Command: `{command}`.
+
+{markdown_table(results["runs"])}
+
+## Targets
+
+{chr(10).join(target_lines(results["runs"])) or "_No run completed._"}
+
+## Analysis
+
+{ANALYSIS_START}
+{analysis}
+{ANALYSIS_END}
+"""
+    path.write_text(text)
+
+
+def _loads(m: dict[str, Any]) -> str:
+    start, end = m["load_average_start"], m.get("load_average_end", m["load_average_start"])
+    return f"{start[0]:.1f} at the start, {end[0]:.1f} at the end (other work on the machine skews timings)"

@@ -1,0 +1,182 @@
+"""Community upvotes: ``POST /api/votes/{id}`` (JSON), ``POST /papers/{id}/vote`` (HTML form), ``GET /api/votes``.
+
+A vote is idempotent: ``{"up": true}`` upvotes (again: no change), ``{"up": false}`` withdraws the upvote. Both
+routes answer with the paper's upvotes afterwards — the JSON route as ``{"ok": true, "paper", "upvotes", "voted"}``,
+the form with a 303 back to the page it came from (``next``: a path on this site, nothing else, so the route is
+no open redirect). Voters are anonymous cookies and every vote needs its CSRF token; the scheme, the shared
+signing key and the rate limit are described in :mod:`dailypapers.web.voters`. The vote itself is one transaction
+in the database (:mod:`dailypapers.store.votes`), so any worker on any machine sees it at once.
+
+Not under ``/api/papers/…``: that prefix belongs to the Hugging Face compatible API (``GET /api/papers/{id:path}``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field, StrictBool
+
+from dailypapers.models import Paper
+from dailypapers.service import Library
+from dailypapers.web.errors import BadRequest
+from dailypapers.web.routes import LibraryDep
+from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
+from dailypapers.web.templating import paper_url
+from dailypapers.web.voters import (
+    COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    RateLimiter,
+    Voter,
+    current_voter,
+    verified_voter,
+)
+
+router = APIRouter()
+
+_limiter_lock = threading.Lock()
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorOut, "description": "No voter cookie, a missing or wrong CSRF token, or a foreign origin."},
+    429: {"model": ErrorOut, "description": "Too many votes from this voter; `Retry-After` says when to try again."},
+}
+PaperIdPath = Annotated[
+    str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.", examples=["2106.09685"])
+]
+
+
+class VoteIn(BaseModel):
+    up: StrictBool = Field(description="`true`: upvote the paper; `false`: withdraw your upvote.")
+
+
+class VoteOut(BaseModel):
+    ok: Literal[True] = True
+    paper: str = Field(description="The paper's id.")
+    upvotes: int = Field(description="The paper's upvotes now: imported ones plus community votes.")
+    voted: bool = Field(description="Whether this voter's upvote is counted now.")
+
+
+class VoterOut(BaseModel):
+    ok: Literal[True] = True
+    csrf_token: str = Field(description=f"Send it in the `{CSRF_HEADER}` header of `POST /api/votes/{{id}}`.")
+    cookie: str = Field(description="Name of the voter cookie (HttpOnly) this response sets on a first visit.")
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    with _limiter_lock:
+        if getattr(state, "vote_limiter", None) is None:
+            state.vote_limiter = RateLimiter(state.library.config.vote_rate_limit)
+    limiter: RateLimiter = state.vote_limiter
+    return limiter
+
+
+def cast_vote(request: Request, library: Library, paper_id: str, voter: Voter, up: bool) -> tuple[Paper, int]:
+    """Record the vote; 429 past the rate limit, 404 for an unknown paper. Returns the paper and its upvotes."""
+    wait = _limiter(request).hit(voter.id)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise HTTPException(429, f"Too many votes; try again in {seconds} s.", headers={"Retry-After": str(seconds)})
+    paper = library.paper(paper_id)
+    total = None if paper is None else library.store.set_vote(paper.id, voter.id, up)
+    if paper is None or total is None:
+        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
+    return paper, total
+
+
+def safe_next(value: str) -> str:
+    """``value`` if it is a path on this site (``/…``, not ``//host`` or ``/\\host``); 400 otherwise."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    unsafe = (
+        parts is None
+        or parts.scheme
+        or parts.netloc
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    )
+    if unsafe:
+        raise BadRequest("'next' must be a path on this site, starting with a single '/'.")
+    return value
+
+
+def json_voter(
+    request: Request,
+    x_csrf_token: Annotated[
+        str | None,
+        Header(
+            alias=CSRF_HEADER,
+            max_length=200,
+            description="The voter's CSRF token (from `GET /api/votes` or a page's vote form). Without it: 403.",
+        ),
+    ] = None,
+) -> Voter:
+    """The verified voter of a JSON vote: ``Content-Type: application/json`` (415 otherwise) and a valid token."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != "application/json":
+        raise HTTPException(415, "Send the vote as JSON, with 'Content-Type: application/json'.")
+    return verified_voter(request, x_csrf_token)
+
+
+@router.get(
+    "/api/votes", response_model=VoterOut, responses=_ERRORS, tags=["api"], summary="Your CSRF token for voting"
+)
+def api_voter(request: Request) -> dict[str, Any]:
+    """This voter's CSRF token; on a first visit also the voter cookie (`Set-Cookie`), which later votes must send.
+
+    Another origin cannot read this response, so the token stays with the browser or client that asked.
+    """
+    return {"ok": True, "csrf_token": current_voter(request).token, "cookie": COOKIE}
+
+
+@router.post(
+    "/api/votes/{paper_id:path}",
+    response_model=VoteOut,
+    responses={**_ERRORS, 415: {"model": ErrorOut, "description": "The body is not sent as JSON."}},
+    tags=["api"],
+    summary="Upvote a paper, or withdraw the upvote",
+)
+def api_vote(
+    request: Request,
+    library: LibraryDep,
+    paper_id: PaperIdPath,
+    vote: VoteIn,
+    voter: Annotated[Voter, Depends(json_voter)],
+) -> dict[str, Any]:
+    """Idempotent: `{"up": true}` twice counts once. Needs the voter cookie and its token in `X-CSRF-Token`."""
+    paper, total = cast_vote(request, library, paper_id, voter, vote.up)
+    return {"ok": True, "paper": paper.id, "upvotes": total, "voted": vote.up}
+
+
+@router.post(
+    "/papers/{paper_id:path}/vote",
+    response_class=RedirectResponse,
+    status_code=303,
+    responses={**_ERRORS, 303: {"description": "Back to `next` (default: the paper's page)."}},
+    tags=["pages"],
+    summary="Upvote a paper, or withdraw the upvote (HTML form)",
+)
+def form_vote(
+    request: Request,
+    library: LibraryDep,
+    paper_id: PaperIdPath,
+    up: Annotated[bool, Form(description="`true`: upvote; `false`: withdraw the upvote.")],
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200, description="The form's CSRF token.")] = "",
+    next_url: Annotated[
+        str | None, Form(alias="next", max_length=2000, description="Where to go back to: a path on this site.")
+    ] = None,
+) -> RedirectResponse:
+    """The vote button of the pages (works without JavaScript): votes, then goes back to where it was pressed."""
+    voter = verified_voter(request, csrf_token)
+    target = safe_next(next_url) if next_url else None
+    paper, _ = cast_vote(request, library, paper_id, voter, up)
+    return RedirectResponse(target or paper_url(paper.id), status_code=303)

@@ -1,0 +1,117 @@
+"""The application itself: health check, OpenAPI schema, the factory's default library, model warm-up."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from dailypapers.config import Config
+from dailypapers.service import Library
+from dailypapers.web.app import create_app
+from dailypapers.web.routes import MONTH_PATTERN, WEEK_PATTERN, api, pages, papers
+from dailypapers.web.routes import search as search_routes
+
+
+def test_healthz(http: httpx.Client) -> None:
+    r = http.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"ok": True, "papers": 298}
+
+
+def test_openapi_documents_the_api(http: httpx.Client) -> None:
+    schema = http.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path in (
+        "/api/search",
+        "/api/days/{day}",
+        "/api/weeks/{week}",
+        "/api/months/{month}",
+        "/api/latest",
+        "/api/similar/{paper_id}",
+        "/healthz",
+        "/search",
+        "/papers/{paper_id}",
+        "/papers/date/{day}",
+    ):
+        assert path in paths, path
+    search = paths["/api/search"]["get"]
+    params = {p["name"]: p for p in search["parameters"]}
+    assert set(params) == {"q", "since", "until", "category", "author", "mode", "p"}
+    assert all(p.get("description") for p in params.values())
+    assert params["mode"]["schema"]["enum"] == ["hybrid", "keyword", "semantic"]
+    # Parameters are documented exactly as the server checks them (schemathesis sends what the schema allows).
+    assert params["q"]["schema"]["maxLength"] == 250
+    assert {"type": "string", "format": "date"} in params["since"]["schema"]["anyOf"]
+    path_params = {path: paths[path]["get"]["parameters"][0]["schema"] for path in paths if path.endswith("}")}
+    assert path_params["/api/days/{day}"]["format"] == "date"
+    assert path_params["/api/weeks/{week}"]["pattern"] == WEEK_PATTERN
+    assert path_params["/api/months/{month}"]["pattern"] == MONTH_PATTERN
+    # Validation errors are 400s in the one error shape: FastAPI's 422 is documented nowhere.
+    assert [path for path, ops in paths.items() for op in ops.values() if "422" in op["responses"]] == []
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    ok = search["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/SearchOut"}
+    assert search["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    result = schema["components"]["schemas"]["SearchResultOut"]["properties"]
+    assert {"pinned", "score", "title_html", "published", "authors"} <= set(result)
+    assert paths["/api/days/{day}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PeriodOut"
+    }
+
+    # /api/papers/… and /api/daily_papers belong to the Hugging Face compatible router, not to ours.
+    ours = [r.path for m in (api, pages, papers, search_routes) for r in m.router.routes if isinstance(r, APIRoute)]
+    assert ours and not [p for p in ours if p.startswith(("/api/papers", "/api/daily_papers"))]
+
+
+def test_factory_opens_the_configured_library(demo_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAILYPAPERS_DATA_DIR", str(demo_config.data_dir))
+    monkeypatch.setenv("DAILYPAPERS_DATABASE_URL", demo_config.database_url)
+    closed: list[Library] = []
+    real_close = Library.close
+
+    def close(self: Library) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(Library, "close", close)
+    app = create_app()
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"ok": True, "papers": 298}
+        assert closed == []
+    assert closed == [app.state.library]  # the factory's library is the app's to close at shutdown
+
+
+class _SlowEmbedder:
+    """An embedder that blocks until released, to show that startup does not wait for the model."""
+
+    name = "slow-test-embedder"
+    dim = 384
+
+    def __init__(self) -> None:
+        self.called = threading.Event()
+        self.release = threading.Event()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.called.set()
+        self.release.wait(30)
+        return np.ones((len(texts), self.dim), dtype=np.float32) / np.sqrt(self.dim)
+
+
+def test_startup_warms_the_model_without_waiting(tmp_path: Path) -> None:
+    embedder = _SlowEmbedder()
+    library = Library(Config(data_dir=tmp_path), embedder=embedder)
+    library.init()
+    try:
+        with TestClient(create_app(library)) as client:  # returns although the embedder is still blocked
+            assert embedder.called.wait(10), "startup did not start warming the model"
+            assert client.get("/healthz").json() == {"ok": True, "papers": 0}
+            embedder.release.set()
+    finally:
+        embedder.release.set()
+        library.close()
