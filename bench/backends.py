@@ -27,7 +27,7 @@ PG_SETTINGS = {
     "full_page_writes": "on",
     "synchronous_commit": "off",
     "shared_buffers": "1GB",
-    "maintenance_work_mem": "2GB",  # an HNSW build whose graph does not fit here is many times slower
+    "maintenance_work_mem": "4GB",  # an HNSW build whose graph (~2 kB a vector) does not fit is much slower
     "effective_cache_size": "8GB",
 }
 

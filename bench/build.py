@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 from typing import Any
 
@@ -53,7 +53,7 @@ class Profile:
         category = self.categories.most_common(1)[0][0] if self.categories else None
         if self.first is None or self.last is None:
             return Filters(category=category)
-        third = (self.last - self.first) / 3
+        third = timedelta(days=(self.last - self.first).days // 3)
         return Filters(since=self.first + third, until=self.last - third, category=category)
 
 

@@ -63,7 +63,10 @@ def _num(value: float | None, digits: int = 0) -> str:
 def _lat(key: str) -> Callable[[dict[str, Any]], str]:
     def cell(run: dict[str, Any]) -> str:
         s = run["latency_ms"][key]
-        return f"{s['p50']:.1f} / {s['p95']:.1f} / {s['p99']:.1f}"
+        notes = [f"n={s['n']}"] if s["n"] < run["queries"] else []  # the time limit stopped it early
+        notes += [f"{s['errors']} timed out"] if s.get("errors") else []
+        cell = f"{s['p50']:.1f} / {s['p95']:.1f} / {s['p99']:.1f}"
+        return cell + (f" ({', '.join(notes)})" if notes else "")
 
     return cell
 
@@ -87,6 +90,7 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("keyword search, ms p50 / p95 / p99", _lat("keyword")),
     ("vector search k=100, ms", _lat("vector")),
     ("query embedding, ms", _lat("embed_query")),
+    ("query embedding, 1 torch thread, ms", _lat("embed_query_1thread")),
     ("hybrid search (end to end), ms", _lat("hybrid")),
     ("filtered hybrid, ms", _lat("filtered_hybrid")),
     ("papers passing the filter", lambda r: f"{r['filter']['fraction']:.1%}"),
@@ -154,7 +158,7 @@ def write_markdown(path: Path, results: dict[str, Any], command: str) -> None:
         old = path.read_text()
         if ANALYSIS_START in old and ANALYSIS_END in old:
             analysis = old.split(ANALYSIS_START, 1)[1].split(ANALYSIS_END, 1)[0].strip()
-    m = results["machine"]
+    m, st = results["machine"], results["settings"]
     pg = m.get("postgres") or {}
     pg_text = f", PostgreSQL {pg['postgresql']} + pgvector {pg['pgvector']}" if pg else ""
     text = f"""# Benchmarks
@@ -184,15 +188,18 @@ What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
   their synthetic vectors stored with `store.save_embeddings`. Vector index: SQLite builds hnswlib from the
   stored vectors (`Library.rebuild_index`, saved to disk); PostgreSQL builds the pgvector HNSW index that
   `save_embeddings` creates, on the filled table.
-* **latency** ({results["settings"]["queries"]} queries: demo titles, abstract phrases, keywords; warm-up first;
-  one at a time): keyword (`store.keyword_search`, 100 candidates), vector (`VectorSearch.search`, k=100, query
-  vector precomputed), query embedding alone, hybrid end to end (`Library.search`, embedding included),
-  filtered hybrid (most common category + middle third of the dates), similar papers (`Library.similar`).
-* **recall@10**: the ANN index against exact numpy search over every stored vector, 200 query embeddings.
-* **HTTP**: the real server (`dailypapers serve`, 1 worker) on the built data, {results["settings"]["clients"]}
-  concurrent loopback clients, {results["settings"]["http_requests"]} requests per endpoint (at most
-  {results["settings"]["http_seconds"]:.0f} s each); peak RSS is the worker's `VmHWM`. The clients run on the
-  same cores as the server.
+* **latency** ({st["queries"]} queries: demo titles, abstract phrases, keywords; one at a time after
+  {st["warmup"]} warm-up calls; a measurement stops after {st["phase_seconds"]:.0f} s, and then `(n=…)` shows how
+  many calls it timed; "timed out" counts calls the store stopped at its 5 s query limit): keyword
+  (`store.keyword_search`, 100 candidates); vector (`VectorSearch.search`, k=100, query vector precomputed);
+  query embedding alone (as configured, and with one torch thread); hybrid end to end (`Library.search`,
+  embedding included); filtered hybrid (most common category + middle third of the dates); similar papers
+  (`Library.similar`, k=10).
+* **recall@10**: the ANN index against exact numpy search over every stored vector, for
+  {st["recall_queries"]} query embeddings.
+* **HTTP**: the real server (`dailypapers serve`, 1 worker) on the built data, loaded over loopback by
+  {st["clients"]} concurrent clients with {st["http_requests"]} requests per endpoint (at most
+  {st["http_seconds"]:.0f} s each); peak RSS is the worker's `VmHWM`. The clients share the server's cores.
 
 ## Results
 

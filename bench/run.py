@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     ap.add_argument("--queries", type=int, default=200, help="queries per latency measurement")
     ap.add_argument("--warmup", type=int, default=20, help="untimed calls before each latency measurement")
+    ap.add_argument("--phase-seconds", type=float, default=45.0, help="time limit per latency measurement")
     ap.add_argument("--recall-queries", type=int, default=200, help="query vectors for ANN recall@10")
     ap.add_argument("--http-requests", type=int, default=500, help="requests per HTTP endpoint")
     ap.add_argument("--http-clients", type=int, default=4, help="concurrent HTTP clients")
@@ -127,8 +128,10 @@ class Bench:
             filters = profile.filters()
             run["filter"] = filter_info(lib, filters)
             log(f"{what}: latencies")
-            n = args.queries
-            run["latency_ms"] = latencies(lib, self.queries[:n], self.vectors[:n], filters, warmup=args.warmup)
+            n = run["queries"] = args.queries
+            run["latency_ms"] = latencies(
+                lib, self.queries[:n], self.vectors[:n], filters, warmup=args.warmup, max_s=args.phase_seconds
+            )
             log(f"{what}: recall")
             run["recall_at_10"] = recall_at_k(lib, self.vectors[: args.recall_queries])
             run["recall_queries"] = args.recall_queries
@@ -148,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             "backends": args.backends,
             "queries": args.queries,
             "warmup": args.warmup,
+            "phase_seconds": args.phase_seconds,
             "recall_queries": args.recall_queries,
             "http_requests": args.http_requests,
             "clients": args.http_clients,

@@ -117,29 +117,39 @@ def server_env(config: Config, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_server(config: Config, *, workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
-    """Start `dailypapers serve` on a free loopback port; yield its base URL; stop it afterwards."""
+    """Start `dailypapers serve` on a free loopback port; yield its base URL; stop it afterwards.
+
+    The server's output goes to ``server-<port>.log`` in the data folder (a pipe nobody reads would fill up with
+    logged errors and block the server); its end is shown when the server does not start.
+    """
     port = free_port()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    log = (config.data_dir / f"server-{port}.log").open("w+b")  # closed once the server has stopped
     proc = subprocess.Popen(
         [sys.executable, "-m", "dailypapers", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
         env=server_env(config),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+
+    def output() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")[-5000:]
+
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{output()}")
             try:
                 if httpx.get(base + "/healthz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start in time")
+                raise RuntimeError(f"server did not start in time:\n{output()}")
             time.sleep(0.2)
         yield base
     finally:
@@ -148,6 +158,8 @@ def running_server(config: Config, *, workers: int = 1, timeout: float = 60.0) -
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        log.close()
 
 
 def days_ago(n: int) -> date:

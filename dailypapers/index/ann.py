@@ -2,35 +2,44 @@
 
 Keys are paper pks (int64 >= 0), vectors are float32 unit vectors, similarity is cosine (= inner product).
 
-Library: **hnswlib** (HNSW, inner-product space, M=16, ef_construction=200, ef_search=max(128, k)), chosen by
-``bench/ann_choice.py`` (results in ``bench/results/ann_choice.json``): 100k x 384 clustered unit vectors
-(1000 clusters), 1000 held-out queries, recall@10 against exact search, one query at a time on one thread,
-2-core AMD EPYC (AVX2):
+Library: **hnswlib** (HNSW, inner-product space, M=16, ef_construction=200, ef_search=max(128, k)), chosen with
+``bench/ann_choice.py --n 100000 --m 16 32`` (``bench/results/ann_choice.json``): 100k x 384 clustered unit vectors
+(1000 gaussian clusters), 1000 held-out queries, recall@10 against exact search, p50/p95 of one query at a time on
+one thread; 2-core AMD EPYC (AVX2) shared with other jobs (load average ~5), so build times are inflated ~3x (a
+quieter run built M=16 in 84 s with hnswlib, 122 s with usearch) and p95s are noisy:
 
-============  ====  =======  =========  ===============  ===============  =======  ======
-library        M    build s  ef         recall@10        p50 / p95 ms     file MB  load s
-============  ====  =======  =========  ===============  ===============  =======  ======
-hnswlib        16     84.5   64 / 128   0.9979 / 1.0     0.35/0.52, 0.65/0.87  168  0.24
-usearch        16    122.1   64 / 128   0.9988 / 0.9999  0.66/0.97, 1.26/1.81  169  0.22
-faiss (HNSW)   16     TBD
-============  ====  =======  =========  ===============  ===============  =======  ======
+=======  ==  =======  =======  ======  ===================  ===================
+library  M   build s  file MB  load s  ef=64: R@10 p50/p95  ef=128: R@10 p50/p95
+=======  ==  =======  =======  ======  ===================  ===================
+hnswlib  16    261      168     0.27   0.998  0.39 / 0.52   1.000  0.74 / 0.95
+usearch  16    295      169     0.26   1.000  0.68 / 1.02   1.000  1.55 / 2.35
+faiss    16    225      168     0.22   0.999  0.51 / 4.55   1.000  1.12 / 9.15
+hnswlib  32    318      181     0.31   1.000  0.79 / 1.13   1.000  1.50 / 2.21
+usearch  32    615      181     0.48   1.000  2.46 / 6.83   1.000  6.89 / 9.50
+faiss    32    426      181     0.25   1.000  0.82 / 1.08   1.000  1.62 / 5.69
+=======  ==  =======  =======  ======  ===================  ===================
 
-hnswlib builds fastest and answers fastest at equal recall, and it is the only one of the three whose Python API
-has everything this index needs: int64 labels without a mapping, in-place replacement of a re-added key,
-``mark_deleted`` with slot reuse, and a filter predicate. faiss' HNSW cannot remove or replace vectors and usearch's
-Python API has no filter predicate.
+All three reach recall@10 >= 0.998 at M=16; hnswlib answers fastest with the steadiest tail, and it is the only one
+whose Python API has everything needed here: int64 labels without a mapping, in-place replacement of a re-added
+key, ``mark_deleted`` with slot reuse, and a filter predicate (faiss' HNSW cannot remove or replace vectors;
+usearch's Python API has no filter predicate). M=32 buys no recall on this data, only size and time.
 
 Filtering: ``search(..., allowed=keys)`` runs an exact numpy search over the allowed keys' vectors when they are
-few (``EXACT_MAX`` or fewer, or under ``EXACT_FRACTION`` of the index), and otherwise the HNSW search with
-hnswlib's filter predicate, falling back to exact search if the graph search returns fewer than ``k``.
+few (at most ``EXACT_MAX``, or under ``EXACT_FRACTION`` of the index), otherwise the HNSW search with hnswlib's
+filter predicate, falling back to exact search if that returns fewer than ``k``. hnswlib's own vector lookup
+(``get_items``) costs ~70 us per key, so the index keeps a row-aligned copy of the vectors for exact search (in
+memory for a writer, memory-mapped from ``vectors-<gen>.npy`` for a reader, shared via the page cache). p50 ms at
+100k (``--filtered``, ``bench/results/ann_filtered.json``; exact / graph with filter, graph recall@10 in brackets):
+0.2% allowed 0.14 / 196 (1.0), 1% 0.6 / 74 (1.0), 5% 32 / 24 (0.987), 10% 39 / 29 (0.997), 20% 76 / 17 (1.0),
+50% 115 / 6 (1.0); exact search costs ~1 ms per 1000 allowed keys on this machine (memory bandwidth).
 
 Files (in ``folder``): ``CURRENT`` (JSON: generation, a token unique to each save, dim, parameters),
-``hnsw-<gen>.bin`` (graph and vectors) and ``keys-<gen>.npy`` (the live keys; removed keys stay in the graph as
-deleted slots that later adds reuse). ``save()`` writes the generation's files under temporary names, renames them,
-then atomically replaces ``CURRENT``; the previous generation is kept so that a reader loading it is not cut off.
+``hnsw-<gen>.bin`` (graph), ``keys-<gen>.npy`` and ``vectors-<gen>.npy`` (live keys and their vectors; removed keys
+stay in the graph as deleted slots that later adds reuse). ``save()`` writes a generation under temporary names,
+renames, then atomically replaces ``CURRENT``, keeping the previous generation for readers still loading it.
 Another process notices a save with ``reload_if_changed()`` (a ``stat`` of ``CURRENT``, then its token). Writers
-serialise on ``.lock`` (``fcntl.flock``) and mutate inside ``with ann.writing():``, which first loads what another
-writer saved, so no change is lost; readers never wait for a writer.
+serialise on ``.lock`` (``fcntl.flock``) inside ``with ann.writing():``, which first loads what another writer saved,
+so no change is lost; readers never wait for a writer.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ import numpy as np
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
-_GEN_FILE = re.compile(r"^(hnsw|keys)-(\d+)\.(bin|npy)(\.tmp)?$")
+_GEN_FILE = re.compile(r"^(hnsw|keys|vectors)-(\d+)\.(bin|npy)(\.tmp)?$")
 
 
 class AnnError(RuntimeError):
@@ -64,8 +73,8 @@ class AnnIndex:
     M = 16
     EF_CONSTRUCTION = 200
     EF_SEARCH = 128
-    EXACT_MAX = 20_000
-    EXACT_FRACTION = 0.1
+    EXACT_MAX = 10_000
+    EXACT_FRACTION = 0.01
     MIN_CAPACITY = 1024
 
     def __init__(self, folder: Path, dim: int) -> None:
@@ -80,8 +89,14 @@ class AnnIndex:
         self._token: str | None = None  # the token of the saved state held in memory (new for every save)
         self._flock_depth = 0
         self._flock_fd: int | None = None
-        self._live: set[int] = set()
-        self._index = self._new_hnsw(self.MIN_CAPACITY)
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        self._index.init_index(
+            self.MIN_CAPACITY, M=self.M, ef_construction=self.EF_CONSTRUCTION, allow_replace_deleted=True
+        )
+        self._index.set_num_threads(1)
+        self._row: dict[int, int] = {}  # live key -> its row in _vecs
+        self._vecs = np.zeros((0, dim), dtype=np.float32)  # rows [0, _used) hold vectors (some of removed keys)
+        self._used = 0
 
     # -- construction and persistence ------------------------------------------------------------------------
     @classmethod
@@ -90,15 +105,6 @@ class AnnIndex:
         ann = cls(folder, dim)
         ann.reload_if_changed()
         return ann
-
-    def _new_hnsw(self, capacity: int) -> hnswlib.Index:
-        index = hnswlib.Index(space="ip", dim=self.dim)
-        index.init_index(
-            max_elements=capacity, M=self.M, ef_construction=self.EF_CONSTRUCTION, allow_replace_deleted=True
-        )
-        index.set_ef(self.EF_SEARCH)
-        index.set_num_threads(1)
-        return index
 
     def _read_current(self) -> dict[str, Any] | None:
         try:
@@ -133,7 +139,7 @@ class AnnIndex:
                     self._stat = stat
                     return False
                 try:
-                    index, live = self._read_generation(meta)
+                    index, row, vecs = self._read_generation(meta)
                 except FileNotFoundError:  # a writer replaced this generation while we read it: look again
                     if attempt == 4:
                         raise
@@ -141,21 +147,25 @@ class AnnIndex:
                 with self._lock:
                     if self._token != token:  # this instance saved meanwhile: what it holds is newer
                         continue
-                    self._index, self._live, self._stat = index, live, stat
+                    self._index, self._row, self._vecs, self._used, self._stat = index, row, vecs, len(vecs), stat
                     self.generation, self._token = int(meta["generation"]), meta.get("token")
                 return True
             return False  # pragma: no cover
 
-    def _read_generation(self, meta: dict[str, Any]) -> tuple[hnswlib.Index, set[int]]:
+    def _read_generation(self, meta: dict[str, Any]) -> tuple[hnswlib.Index, dict[int, int], np.ndarray]:
         if int(meta["dim"]) != self.dim:
             raise AnnError(f"{self.folder}: index has dimension {meta['dim']}, expected {self.dim}; rebuild it")
         gen = int(meta["generation"])
         keys = np.load(self.folder / f"keys-{gen}.npy")
+        vectors_path = self.folder / f"vectors-{gen}.npy"
+        # memory-mapped: processes that only search share one copy in the page cache
+        vecs = np.load(vectors_path, mmap_mode="r") if len(keys) else np.zeros((0, self.dim), dtype=np.float32)
+        if vecs.shape != (len(keys), self.dim):
+            raise AnnError(f"{vectors_path}: shape {vecs.shape} does not match {len(keys)} keys; rebuild the index")
         index = hnswlib.Index(space="ip", dim=self.dim)
         index.load_index(str(self.folder / f"hnsw-{gen}.bin"), allow_replace_deleted=True)
-        index.set_ef(self.EF_SEARCH)
         index.set_num_threads(1)
-        return index, set(keys.tolist())
+        return index, dict(zip(keys.tolist(), range(len(keys)), strict=True)), vecs
 
     def save(self) -> None:
         """Write this index as a new generation and make it current atomically (temp files, then renames)."""
@@ -166,30 +176,30 @@ class AnnIndex:
             for name in os.listdir(self.folder):  # leftovers of a writer that crashed (we hold the lock)
                 if name.endswith(".tmp"):
                     (self.folder / name).unlink(missing_ok=True)
-            index_path, keys_path = self.folder / f"hnsw-{gen}.bin", self.folder / f"keys-{gen}.npy"
-            self._index.save_index(str(index_path) + ".tmp")
-            with open(str(keys_path) + ".tmp", "wb") as fh:
-                np.save(fh, np.fromiter(self._live, dtype=np.int64, count=len(self._live)))
-            for path in (index_path, keys_path):
-                _fsync_path(Path(str(path) + ".tmp"))
-                os.replace(str(path) + ".tmp", path)
+            keys = np.fromiter(self._row, dtype=np.int64, count=len(self._row))
+            vecs = np.ascontiguousarray(self._vecs[np.fromiter(self._row.values(), dtype=np.int64, count=len(keys))])
+            paths = [
+                self.folder / f"{name}-{gen}.{ext}"
+                for name, ext in (("hnsw", "bin"), ("keys", "npy"), ("vectors", "npy"))
+            ]
+            self._index.save_index(f"{paths[0]}.tmp")
+            arrays: list[np.ndarray] = [keys, vecs]
+            for path, array in zip(paths[1:], arrays, strict=True):
+                with open(f"{path}.tmp", "wb") as fh:
+                    np.save(fh, array)
+            for path in paths:
+                _fsync_path(Path(f"{path}.tmp"))
+                os.replace(f"{path}.tmp", path)
             token = uuid.uuid4().hex
-            new_meta = {
-                "generation": gen,
-                "token": token,
-                "dim": self.dim,
-                "count": len(self._live),
-                "library": "hnswlib",
-                "space": "ip",
-                "M": self.M,
-                "ef_construction": self.EF_CONSTRUCTION,
-            }
+            new_meta = {"generation": gen, "token": token, "dim": self.dim, "count": len(keys), "library": "hnswlib"}
+            new_meta |= {"space": "ip", "M": self.M, "ef_construction": self.EF_CONSTRUCTION}
             tmp = self.folder / (CURRENT + ".tmp")
             tmp.write_text(json.dumps(new_meta) + "\n")
             _fsync_path(tmp)
             os.replace(tmp, self.folder / CURRENT)
             _fsync_path(self.folder)
             self.generation, self._token, self._stat = gen, token, self._current_stat()
+            self._row, self._vecs, self._used = dict(zip(keys.tolist(), range(len(keys)), strict=True)), vecs, len(keys)
             for name in os.listdir(self.folder):  # keep this generation and the one before it
                 m = _GEN_FILE.match(name)
                 if m and int(m.group(2)) < gen - 1:
@@ -201,9 +211,8 @@ class AnnIndex:
         with self._writer:
             if self._flock_depth == 0:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                self._flock_fd = fd
+                self._flock_fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(self._flock_fd, fcntl.LOCK_EX)
             self._flock_depth += 1
             try:
                 yield
@@ -225,31 +234,32 @@ class AnnIndex:
                 self.reload_if_changed()
             yield self
 
-    # -- contents --------------------------------------------------------------------------------------------
+    # -- contents ------------------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self._row)
 
     def __contains__(self, key: object) -> bool:
-        try:
-            return int(key) in self._live  # type: ignore[call-overload]
-        except (TypeError, ValueError):
-            return False
+        return isinstance(key, int | np.integer) and int(key) in self._row
 
     def keys(self) -> np.ndarray:
         """The live keys (int64), in no particular order."""
         with self._lock:
-            return np.fromiter(self._live, dtype=np.int64, count=len(self._live))
+            return np.fromiter(self._row, dtype=np.int64, count=len(self._row))
 
     def get_vectors(self, keys: Iterable[int]) -> np.ndarray:
-        """float32 ``(n, dim)`` vectors of these live keys, in the order given (KeyError for an unknown key)."""
-        ids = [int(k) for k in keys]
+        """float32 ``(n, dim)`` vectors of these keys, in the order given (KeyError for a key not in the index)."""
         with self._lock:
-            missing = [k for k in ids if k not in self._live]
-            if missing:
-                raise KeyError(missing[0])
-            if not ids:
-                return np.zeros((0, self.dim), dtype=np.float32)
-            return np.asarray(self._index.get_items(ids, return_type="numpy"), dtype=np.float32)
+            rows = [self._row[int(k)] for k in keys]
+            return np.array(self._vecs[rows], dtype=np.float32).reshape(len(rows), self.dim)
+
+    def _reserve(self, extra: int) -> None:
+        """Make ``self._vecs`` writable (a reader's copy is memory-mapped) with room for ``extra`` more rows."""
+        need = self._used + extra
+        if self._vecs.flags.writeable and need <= len(self._vecs):
+            return
+        grown = np.empty((max(need, 2 * len(self._vecs), self.MIN_CAPACITY), self.dim), dtype=np.float32)
+        grown[: self._used] = self._vecs[: self._used]
+        self._vecs = grown
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under ``keys``; a key already present gets the new vector (rows are re-normalised)."""
@@ -263,42 +273,44 @@ class AnnIndex:
             raise ValueError(f"expected vectors of shape ({len(keys)}, {self.dim}), got {vectors.shape}")
         if (keys < 0).any():
             raise ValueError("keys must be >= 0")
-        # one row per key, the last one wins
-        _, last = np.unique(keys[::-1], return_index=True)
+        _, last = np.unique(keys[::-1], return_index=True)  # one row per key, the last one wins
         pick = np.sort(len(keys) - 1 - last)
         keys, vectors = keys[pick], _normalize(vectors[pick])
         with self._lock:
-            present = np.fromiter((int(k) in self._live for k in keys), dtype=bool, count=len(keys))
-            new = ~present
-            if new.any() and self._index.element_count > len(self._live):  # some slots hold removed keys
-                for i in np.flatnonzero(new):
+            present = np.fromiter((int(k) in self._row for k in keys), dtype=bool, count=len(keys))
+            in_graph = present.copy()
+            if not present.all() and self._index.element_count > len(self._row):  # some slots hold removed keys
+                for i in np.flatnonzero(~present):
                     with contextlib.suppress(RuntimeError):  # not a removed key of this index
                         self._index.unmark_deleted(int(keys[i]))
-                        present[i] = True  # its slot is live again; add_items below overwrites the vector
-                new = ~present
+                        in_graph[i] = True  # its slot is live again; add_items below overwrites the vector
+            new = ~in_graph
             needed = self._index.element_count + int(new.sum())
-            capacity = self._index.get_max_elements()
-            if needed > capacity:
-                self._index.resize_index(max(needed, 2 * capacity))
-            if present.any():
-                self._index.add_items(vectors[present], keys[present], num_threads=1)
+            if needed > self._index.get_max_elements():
+                self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
+            if in_graph.any():
+                self._index.add_items(vectors[in_graph], keys[in_graph], num_threads=1)
             if new.any():
-                threads = os.cpu_count() or 1
-                self._index.add_items(vectors[new], keys[new], num_threads=threads, replace_deleted=True)
-            self._live.update(keys.tolist())
+                self._index.add_items(vectors[new], keys[new], num_threads=os.cpu_count() or 1, replace_deleted=True)
+            self._reserve(int((~present).sum()))
+            for key, vec in zip(keys.tolist(), vectors, strict=True):
+                row = self._row.get(key)
+                if row is None:
+                    row = self._row[key] = self._used
+                    self._used += 1
+                self._vecs[row] = vec
 
     def remove(self, keys: Iterable[int]) -> int:
         """Remove these keys (unknown ones are ignored); returns how many were removed."""
         removed = 0
         with self._lock:
-            for key in {int(k) for k in np.asarray(list(keys), dtype=np.int64).reshape(-1)}:
-                if key in self._live:
+            for key in {int(k) for k in keys}:
+                if self._row.pop(key, None) is not None:  # its row stays unused until the next save compacts
                     self._index.mark_deleted(key)
-                    self._live.discard(key)
                     removed += 1
         return removed
 
-    # -- search ----------------------------------------------------------------------------------------------
+    # -- search ----------------------------------------------------------------------------------------------------
     def search(self, vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """The ``k`` nearest keys as ``(key, cosine similarity)``, best first; only keys in ``allowed`` if given."""
         q = _normalize(np.asarray(vector, dtype=np.float32).reshape(1, -1))
@@ -306,13 +318,13 @@ class AnnIndex:
             raise ValueError(f"expected a {self.dim}-d query vector, got {q.shape[1]}")
         with self._lock:
             if allowed is None:
-                k = min(k, len(self._live))
+                k = min(k, len(self._row))
                 return self._hnsw_search(q, k, None) if k > 0 else []
-            candidates = (allowed & self._live) if len(allowed) < len(self._live) else (self._live & allowed)
+            candidates = self._row.keys() & allowed
             k = min(k, len(candidates))
             if k <= 0:
                 return []
-            if len(candidates) <= self.EXACT_MAX or len(candidates) < self.EXACT_FRACTION * len(self._live):
+            if len(candidates) <= self.EXACT_MAX or len(candidates) < self.EXACT_FRACTION * len(self._row):
                 return self._exact_search(q[0], k, candidates)
             try:
                 hits = self._hnsw_search(q, k, candidates)
@@ -328,7 +340,9 @@ class AnnIndex:
 
     def _exact_search(self, q: np.ndarray, k: int, keys: set[int]) -> list[tuple[int, float]]:
         ids = np.fromiter(keys, dtype=np.int64, count=len(keys))
-        sims = np.asarray(self._index.get_items(ids, return_type="numpy"), dtype=np.float32) @ q
+        rows = np.fromiter((self._row[key] for key in keys), dtype=np.int64, count=len(keys))
+        order = np.argsort(rows)  # read the rows in memory order
+        ids, sims = ids[order], self._vecs[rows[order]] @ q
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(int(ids[i]), float(sims[i])) for i in top]

@@ -61,10 +61,15 @@ def sign(secret: str, voter_id: str) -> str:
     return f"{voter_id}.{_mac(secret, 'voter', voter_id)}"
 
 
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of a value from the request with the expected one (any text, no exceptions)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def unsign(secret: str, value: str | None) -> str | None:
     """The voter id in a cookie value, or ``None`` when it is missing or its signature is wrong."""
     voter_id, _, signature = (value or "").rpartition(".")
-    if not voter_id or not hmac.compare_digest(signature, _mac(secret, "voter", voter_id)):
+    if not voter_id or not same(signature, _mac(secret, "voter", voter_id)):
         return None
     return voter_id
 
@@ -123,7 +128,7 @@ def verified_voter(request: Request, token: str | None) -> Voter:
         raise HTTPException(
             403, f"Voting needs the '{COOKIE}' cookie and its CSRF token; load a page of this site (or GET /api/votes)."
         )
-    if not token or not hmac.compare_digest(token, voter.token):
+    if not token or not same(token, voter.token):
         raise HTTPException(403, "The CSRF token is missing or wrong; reload the page and try again.")
     return voter
 

@@ -14,6 +14,7 @@ import pytest
 from dailypapers.index.ann import AnnError, AnnIndex
 
 DIM = 32
+FILES = (("hnsw", "bin"), ("keys", "npy"), ("vectors", "npy"))
 
 
 def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
@@ -116,7 +117,7 @@ def test_save_reload_and_change_detection(tmp_path: Path, data: tuple[np.ndarray
     # a third save keeps only the current and the previous generation on disk
     writer.save()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".lock", "CURRENT", "hnsw-2.bin", "hnsw-3.bin", "keys-2.npy", "keys-3.npy"]
+    assert names == [".lock", "CURRENT", *(f"{n}-{g}.{e}" for n, e in FILES for g in (2, 3))]
 
     # a second writer that starts from the saved state does not lose the first writer's changes
     other = AnnIndex.open(tmp_path, DIM)
@@ -204,3 +205,22 @@ def test_readers_do_not_wait_for_a_writer(tmp_path: Path, data: tuple[np.ndarray
     finally:
         release.set()
         t.join()
+
+
+def test_saved_copy_matches(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    keys, vecs = data
+    ann = AnnIndex(tmp_path, DIM)
+    ann.add(keys, vecs)
+    ann.remove(keys[:500].tolist())
+    ann.add(keys[600:601], vecs[0:1])
+    ann.save()  # compacts: removed rows are dropped
+    loaded = AnnIndex.open(tmp_path, DIM)
+    assert len(loaded) == 1500 and int(keys[0]) not in loaded
+    np.testing.assert_allclose(loaded.get_vectors(keys[500:]), ann.get_vectors(keys[500:]))
+    np.testing.assert_allclose(loaded.get_vectors([int(keys[600])])[0], vecs[0], atol=1e-6)
+    q = unit(np.random.default_rng(3), 1)[0]
+    allowed = {int(k) for k in keys[::7]}
+    assert loaded.search(q, 10) == ann.search(q, 10)
+    assert loaded.search(q, 10, allowed) == ann.search(q, 10, allowed)
+    loaded.add(np.array([1]), vecs[1:2])  # a loaded (memory-mapped) index can still be written to
+    assert 1 in loaded and int(keys[600]) in loaded

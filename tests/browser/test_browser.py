@@ -1,0 +1,108 @@
+"""A researcher's morning in a real browser: Debian's chromium driven by Playwright against the real server.
+
+Reads the daily list, opens an abstract, searches, opens a paper with its similar papers, and upvotes it. Skipped
+when chromium is missing, unless DAILYPAPERS_REQUIRE_BROWSER=1 (CI installs chromium and sets it, so there the
+test can only pass or fail).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dailypapers.config import Config
+from dailypapers.service import Library
+from dailypapers.sources.jsonl import read_jsonl
+from tests.demo import DEMO_CORPUS, DEMO_DAYS, DROPOUT_TITLE, running_server
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.slow
+
+if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+    if os.environ.get("DAILYPAPERS_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} is required (apt-get install chromium)")
+    pytest.skip("Debian chromium is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small library (40 demo papers incl. the dropout paper) served by the real server."""
+    lines = DEMO_CORPUS.read_text().splitlines()
+    picked = [line for line in lines if DROPOUT_TITLE in line] + lines[:40]
+    corpus = tmp_path_factory.mktemp("corpus") / "papers.jsonl"
+    corpus.write_text("\n".join(picked) + "\n")
+    config = Config(data_dir=tmp_path_factory.mktemp("browser-data"))
+    lib = Library(config)
+    lib.init()
+    lib.ingest(read_jsonl(corpus), added_at=DEMO_DAYS[-1], progress=False)
+    lib.close()
+    with running_server(config) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+def test_read_search_open_and_upvote(site: str, browser: object) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    # The daily list: the latest day, abstracts collapsed until asked for.
+    page.goto(site + "/")
+    assert page.locator("li.paper").count() == 20  # first page of 41
+    first = page.locator("details.abstract").first
+    assert first.get_attribute("open") is None
+    first.locator("summary").click()
+    assert first.get_attribute("open") is not None
+
+    # Search from the header box; matched words are highlighted.
+    page.fill("form.quick-search input[name=q]", "dropout regularization for neural networks")
+    page.press("form.quick-search input[name=q]", "Enter")
+    page.wait_for_url("**/search?q=*")
+    titles = page.locator("li.paper h2.title a").all_inner_texts()
+    assert DROPOUT_TITLE in titles[:3]
+    assert page.locator("li.paper mark").count() > 0
+
+    # The paper page, with similar papers that do not include itself.
+    page.get_by_role("link", name=DROPOUT_TITLE).first.click()
+    page.wait_for_url("**/papers/**")
+    assert page.locator("h1").inner_text().strip() == DROPOUT_TITLE
+    similar = page.locator(".similar li").all_inner_texts()
+    assert similar and not any(DROPOUT_TITLE in s for s in similar)
+
+    # Upvote, see the count and the pressed state survive the reload; withdraw it again.
+    paper_url = page.url
+    button = page.locator("form.vote button").first
+    assert button.inner_text().strip() == "▲ 0"
+    button.click()
+    page.wait_for_load_state("load")
+    button = page.locator("form.vote button").first
+    assert button.inner_text().strip() == "▲ 1"
+    assert button.get_attribute("aria-pressed") == "true"
+    api = json.loads(page.request.get(paper_url.replace("/papers/", "/api/papers/")).text())
+    assert api["upvotes"] == 1
+    button.click()
+    page.wait_for_load_state("load")
+    assert page.locator("form.vote button").first.inner_text().strip() == "▲ 0"
+
+    assert not errors, errors
+    page.close()

@@ -1,0 +1,269 @@
+"""Community upvotes through the web, on each backend: the voter cookie, the form and JSON routes, CSRF, redirects,
+the rate limit and the shared signing key, in-process and through the real server.
+
+Each test gets a small library of its own (:func:`build_small`: three papers with imported upvotes 5, 3 and 0), so
+votes never leak into the session's demo libraries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from dailypapers.config import Config
+from dailypapers.index.embedder import Embedder
+from dailypapers.models import Paper, make_paper
+from dailypapers.service import SECRET_META_KEY, Library
+from dailypapers.web.app import create_app
+from dailypapers.web.voters import COOKIE, sign
+from tests.demo import demo_embedder, running_server
+from tests.web.conftest import assert_error_json
+
+SMALL_DAY = date(2026, 11, 20)
+LORA, STRINGS, ADAM = "2106.09685", "hep-th/9901001", "1412.6980"
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+_FORM = re.compile(r'<form class="vote" id="vote-([^"]+)".*?aria-pressed="(true|false)"[^>]*>▲ (\d+)</button>', re.S)
+
+
+def small_papers() -> list[Paper]:
+    """Three arXiv papers with imported upvotes 5, 3 and 0 (one with an old-style id, which has a slash)."""
+    rows = [
+        ("2106.09685v2", "LoRA: Low-Rank Adaptation of Large Language Models", "We freeze weights and adapt them.", 5),
+        (STRINGS, "Dualities of Strings on Curved Backgrounds", "We study dualities of string theories.", 3),
+        (ADAM, "Adam: A Method for Stochastic Optimization", "We introduce Adam, an optimizer.", 0),
+    ]
+    return [make_paper(arxiv_id=i, title=t, abstract=a, upvotes=u, source="hf") for i, t, a, u in rows]
+
+
+def build_small(config: Config, embedder: Embedder | None = None) -> Library:
+    """A migrated library of :func:`small_papers`, added on ``SMALL_DAY`` and indexed."""
+    lib = Library(config, embedder=embedder)
+    lib.init()
+    lib.ingest(small_papers(), added_at=SMALL_DAY, progress=False, index=True)
+    return lib
+
+
+@pytest.fixture
+def small(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Library]:
+    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    lib = build_small(Config(data_dir=tmp_path, database_url=url), demo_embedder())
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def web(small: Library) -> Iterator[TestClient]:
+    with TestClient(create_app(small)) as c:
+        yield c
+
+
+def token_of(client: TestClient | httpx.Client, path: str = "/") -> str:
+    """The CSRF token in the vote forms of the page at ``path`` (the first visit also sets the voter cookie)."""
+    found = _TOKEN.search(client.get(path).text)
+    assert found, f"no vote form on {path}"
+    return found.group(1)
+
+
+def buttons(html: str) -> dict[str, tuple[int, bool]]:
+    """``{paper id: (upvotes shown, pressed)}`` of every vote button on a page."""
+    return {pid: (int(n), pressed == "true") for pid, pressed, n in _FORM.findall(html)}
+
+
+def form_vote(client: TestClient | httpx.Client, paper_id: str, up: bool, token: str, **extra: str) -> Any:
+    data = {"up": "true" if up else "false", "csrf_token": token, **extra}
+    return client.post(f"/papers/{paper_id}/vote", data=data, follow_redirects=False)
+
+
+def api_vote(client: TestClient | httpx.Client, paper_id: str, up: bool, token: str | None, **headers: str) -> Any:
+    sent = {"X-CSRF-Token": token} if token is not None else {}
+    return client.post(f"/api/votes/{paper_id}", json={"up": up}, headers={**sent, **headers})
+
+
+def test_the_first_page_sets_a_signed_httponly_cookie(small: Library) -> None:
+    with TestClient(create_app(small), base_url="https://testserver") as client:
+        first = client.get("/")
+        cookie = first.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}=") and "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
+        assert "; Path=/" in cookie and "; Secure" in cookie and "Max-Age=" in cookie
+        assert buttons(first.text) == {LORA: (5, False), STRINGS: (3, False), ADAM: (0, False)}
+        assert "set-cookie" not in client.get("/").headers  # a returning voter keeps its cookie
+        assert client.get("/api/votes").json()["csrf_token"] == token_of(client)
+        forged = client.cookies[COOKIE][:-2] + "xx"
+        client.cookies.clear()
+        client.cookies.set(COOKIE, forged)  # a forged signature: a new voter
+        assert client.get("/").headers["set-cookie"].startswith(f"{COOKIE}=")
+    with TestClient(create_app(small)) as plain:
+        assert "; Secure" not in plain.get("/").headers["set-cookie"]
+        assert "set-cookie" not in plain.get("/api/papers/2106.09685").headers  # the HF API needs no voter
+
+
+def test_form_vote_is_idempotent_and_goes_back(web: TestClient) -> None:
+    token = token_of(web)
+    back = f"/papers/date/{SMALL_DAY}?sort=upvotes#vote-{ADAM}"
+    for _ in range(2):
+        done = form_vote(web, ADAM, True, token, next=back)
+        assert done.status_code == 303 and done.headers["location"] == back
+    assert buttons(web.get(f"/papers/date/{SMALL_DAY}").text)[ADAM] == (1, True)
+    page = web.get(f"/papers/{ADAM}").text
+    assert buttons(page) == {ADAM: (1, True)} and 'title="Withdraw your upvote"' in page
+    for _ in range(2):
+        done = form_vote(web, ADAM, False, token)
+        assert done.status_code == 303 and done.headers["location"] == f"/papers/{ADAM}"  # default: the paper
+    assert buttons(web.get("/").text)[ADAM] == (0, False)
+
+
+def test_json_vote_counts_everywhere(web: TestClient) -> None:
+    token = web.get("/api/votes").json()["csrf_token"]
+    assert api_vote(web, STRINGS, True, token).json() == {"ok": True, "paper": STRINGS, "upvotes": 4, "voted": True}
+    assert api_vote(web, STRINGS, True, token).json()["upvotes"] == 4
+    with TestClient(web.app) as other:  # a second voter
+        assert api_vote(other, STRINGS, True, other.get("/api/votes").json()["csrf_token"]).json()["upvotes"] == 5
+        assert api_vote(other, "2106.09685v2", True, token_of(other)).json()["paper"] == LORA  # versioned id
+    assert web.get(f"/api/papers/{STRINGS}").json()["upvotes"] == 5
+    day = web.get(f"/api/days/{SMALL_DAY}", params={"sort": "upvotes"}).json()
+    assert [(p["id"], p["upvotes"]) for p in day["papers"]] == [(LORA, 6), (STRINGS, 5), (ADAM, 0)]
+    trending = web.get("/api/daily_papers", params={"sort": "trending", "date": str(SMALL_DAY)}).json()
+    assert {item["paper"]["id"]: item["upvotes"] for item in trending} == {LORA: 6, STRINGS: 5, ADAM: 0}
+    assert web.get(f"/api/similar/{STRINGS}").json()["paper"]["upvotes"] == 5
+    assert buttons(web.get("/").text) == {LORA: (6, False), STRINGS: (5, True), ADAM: (0, False)}
+    assert api_vote(web, STRINGS, False, token).json() == {"ok": True, "paper": STRINGS, "upvotes": 4, "voted": False}
+    assert api_vote(web, STRINGS, False, token).json()["upvotes"] == 4
+
+
+@pytest.mark.parametrize(
+    "case", ["no token", "wrong token", "another voter's token", "no cookie", "foreign origin", "null origin"]
+)
+def test_json_votes_need_the_csrf_token(web: TestClient, case: str) -> None:
+    token = token_of(web)
+    headers: dict[str, str] = {}
+    if case == "no token":
+        token = None  # type: ignore[assignment]
+    elif case == "wrong token":
+        token = token[:-3] + "abc"
+    elif case == "another voter's token":
+        with TestClient(web.app) as other:
+            token = token_of(other)
+    elif case == "no cookie":
+        web.cookies.clear()
+    else:
+        headers["Origin"] = "https://evil.example" if case == "foreign origin" else "null"
+    assert_error_json(api_vote(web, LORA, True, token, **headers), 403)
+    assert web.get(f"/api/papers/{LORA}").json()["upvotes"] == 5
+
+
+def test_form_votes_need_the_csrf_token(web: TestClient) -> None:
+    token = token_of(web)
+    for bad in ("", token[::-1]):
+        refused = form_vote(web, LORA, True, bad)
+        assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+        assert "CSRF token is missing or wrong" in refused.text
+    refused = web.post(
+        f"/papers/{LORA}/vote",
+        data={"up": "true", "csrf_token": token},
+        headers={"Referer": "https://evil.example/page"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    ok = form_vote(web, LORA, True, token, next="/")
+    assert ok.status_code == 303  # the same request from this site is fine
+    same_origin = api_vote(web, LORA, False, token, Origin="http://testserver")
+    assert same_origin.status_code == 200 and same_origin.json()["upvotes"] == 5
+
+
+def test_json_votes_must_be_json(web: TestClient) -> None:
+    token = token_of(web)
+    sent = web.post(f"/api/votes/{LORA}", content=b'{"up": true}', headers={"X-CSRF-Token": token})
+    assert_error_json(sent, 415, "application/json")
+    as_form = web.post(f"/api/votes/{LORA}", data={"up": "true"}, headers={"X-CSRF-Token": token})
+    assert_error_json(as_form, 415)
+    assert_error_json(api_vote(web, LORA, "yes", token), 400, "'up'")  # type: ignore[arg-type]
+
+
+def test_unknown_paper_is_404(web: TestClient) -> None:
+    token = token_of(web)
+    assert_error_json(api_vote(web, "9999.99999", True, token), 404, "9999.99999")
+    page = form_vote(web, "9999.99999", True, token)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/papers",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "papers/date",
+        "/ok\r\nSet-Cookie: a=b",
+    ],
+)
+def test_no_open_redirect(web: TestClient, target: str) -> None:
+    refused = form_vote(web, ADAM, True, token_of(web), next=target)
+    assert refused.status_code == 400 and "location" not in refused.headers
+    assert "&#39;next&#39; must be a path on this site" in refused.text
+    assert web.get(f"/api/papers/{ADAM}").json()["upvotes"] == 0  # nothing was recorded
+
+
+def test_rate_limit(small: Library) -> None:
+    strict = Library(dataclasses.replace(small.config, vote_rate_limit=2), store=small.store)
+    with TestClient(create_app(strict)) as client:
+        token = token_of(client)
+        assert [api_vote(client, ADAM, up, token).status_code for up in (True, False)] == [200, 200]
+        limited = api_vote(client, ADAM, True, token)
+        assert_error_json(limited, 429, "Too many votes")
+        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        with TestClient(create_app(strict)) as other:  # other voters are not held up
+            assert api_vote(other, ADAM, True, token_of(other)).status_code == 200
+
+
+def test_the_signing_key_is_shared_through_the_database(small: Library) -> None:
+    key = small.secret_key
+    assert len(key) >= 32 and small.store.get_meta(SECRET_META_KEY) == key
+    again = Library(small.config, store=small.store)
+    assert again.secret_key == key  # another worker or machine: the same key, never a default
+    configured = Library(dataclasses.replace(small.config, secret_key="k" * 32), store=small.store)
+    assert configured.secret_key == "k" * 32
+    with TestClient(create_app(small)) as a, TestClient(create_app(configured)) as b:
+        token = token_of(a)
+        b.cookies.clear()
+        b.cookies.set(COOKIE, a.cookies[COOKIE])  # signed with another key: not accepted
+        assert_error_json(api_vote(b, ADAM, True, token), 403)
+        b.cookies.clear()
+        b.cookies.set(COOKIE, sign("k" * 32, "someone"))
+        assert api_vote(b, ADAM, True, token_of(b)).json()["upvotes"] == 1
+
+
+def test_votes_over_http(small: Library) -> None:
+    with running_server(small.config) as base, httpx.Client(base_url=base, timeout=60) as http:
+        token = token_of(http)
+        assert http.cookies.get(COOKIE)
+        done = form_vote(http, STRINGS, True, token, next=f"/papers/{STRINGS}")
+        assert done.status_code == 303 and done.headers["location"] == f"/papers/{STRINGS}"
+        assert buttons(http.get(done.headers["location"]).text) == {STRINGS: (4, True)}
+        assert api_vote(http, STRINGS, True, token).json()["upvotes"] == 4
+        assert_error_json(api_vote(http, STRINGS, False, None), 403)
+        assert api_vote(http, STRINGS, False, token).json() == {
+            "ok": True,
+            "paper": STRINGS,
+            "upvotes": 3,
+            "voted": False,
+        }
+
+
+def test_odd_tokens_and_cookies_are_refused_not_errors(web: TestClient) -> None:
+    token_of(web)
+    assert form_vote(web, ADAM, True, "t\u00e9st \u2713").status_code == 403
+    odd = {b"X-CSRF-Token": "t\u00e9st".encode("latin-1")}
+    assert_error_json(web.post(f"/api/votes/{ADAM}", json={"up": True}, headers=odd), 403)
+    web.cookies.clear()
+    odd = {b"X-CSRF-Token": b"x", b"Cookie": f"{COOKIE}=voter.sig\u00e9".encode("latin-1")}
+    assert_error_json(web.post(f"/api/votes/{ADAM}", json={"up": True}, headers=odd), 403)
