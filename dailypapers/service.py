@@ -45,7 +45,9 @@ class Library:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = MiniLMEmbedder(precision=self.config.embed_precision)
+                self._embedder = MiniLMEmbedder(
+                    precision=self.config.embed_precision, batch_size=self.config.embed_batch
+                )
             return self._embedder
 
     @cached_property
