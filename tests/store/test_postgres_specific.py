@@ -81,7 +81,10 @@ def test_vector_search_uses_one_hnsw_index_per_model_and_dimension(pg: PostgresS
     pg.save_embeddings("b'; --", [(p, rng.standard_normal(16)) for p in papers[:50]])  # quoted as a literal
     with pg._read() as conn:
         names = {
-            r["indexname"] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings'")
+            r["indexname"]
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'embeddings' AND schemaname = current_schema()"
+            )
         }
     assert len([n for n in names if n.startswith("embeddings_hnsw_")]) == 2
     for model, dim, filters in [("a", 8, Filters()), ("a", 8, Filters(author="ada2")), ("b'; --", 16, Filters())]:
