@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -82,6 +82,8 @@ def latencies(
 ) -> dict[str, dict[str, float]]:
     """p50/p95/p99 of each search path over ``queries`` (``vectors``: their precomputed embeddings).
 
+    ``count_papers`` is timed because ``Library.search`` calls it on every search.
+
     ``embed_query_1thread`` is the query embedding again with torch limited to one thread (the model uses every
     core by default), to show what that costs or saves for single short texts.
     """
@@ -94,6 +96,7 @@ def latencies(
         return time_calls(fn, items, warmup, max_s)
 
     out = {
+        "count_papers": timed(lambda _: lib.store.count_papers(), queries),
         "keyword": timed(lambda q: lib.store.keyword_search(q, candidates), queries),
         "vector": timed(lambda v: lib.vectors.search(v, candidates), list(vectors)),
         "embed_query": timed(lib.embed_query, queries),
@@ -123,11 +126,13 @@ def filter_info(lib: Library, filters: Filters) -> dict[str, Any]:
     }
 
 
-def recall_at_k(lib: Library, queries: np.ndarray, k: int = K) -> float:
+def recall_at_k(lib: Library, queries: np.ndarray, k: int = K, efs: Sequence[int] = (400,)) -> dict[str, float]:
     """Mean recall@k of ``lib.vectors.search`` (the ANN index) against exact search over every stored vector.
 
-    The exact top k is computed batch by batch over ``store.iter_embeddings`` (numpy, inner product of unit
-    vectors), so memory stays at one batch whatever the corpus size.
+    ``"default"``: with the application's search effort (hnswlib ``ef`` 128, pgvector ``hnsw.ef_search`` 100);
+    ``"ef<N>"``: with that effort raised to N, which tells a graph that cannot find the neighbours from a search
+    that stops too early. The exact top k is computed batch by batch over ``store.iter_embeddings`` (numpy, inner
+    product of unit vectors), so memory stays at one batch whatever the corpus size.
     """
     best_sims = np.full((len(queries), k), -np.inf, dtype=np.float32)
     best_pks = np.full((len(queries), k), -1, dtype=np.int64)
@@ -136,6 +141,28 @@ def recall_at_k(lib: Library, queries: np.ndarray, k: int = K) -> float:
         keys = np.concatenate([best_pks, np.broadcast_to(pks, (len(queries), len(pks)))], axis=1)
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         best_sims, best_pks = np.take_along_axis(sims, top, axis=1), np.take_along_axis(keys, top, axis=1)
-    found = [{h.pk for h in lib.vectors.search(q, k)} for q in queries]
     truth = [set(row[row >= 0].tolist()) for row in best_pks]
-    return float(np.mean([len(f & t) / max(1, len(t)) for f, t in zip(found, truth, strict=True)]))
+
+    def recall() -> float:
+        found = [{h.pk for h in lib.vectors.search(q, k)} for q in queries]
+        return float(np.mean([len(f & t) / max(1, len(t)) for f, t in zip(found, truth, strict=True)]))
+
+    out = {"default": recall()}
+    for ef in efs:
+        with _search_effort(ef):
+            out[f"ef{ef}"] = recall()
+    return out
+
+
+@contextlib.contextmanager
+def _search_effort(ef: int) -> Iterator[None]:
+    """Both backends' ANN search effort set to ``ef`` (the constants are read at each search)."""
+    from dailypapers.index.ann import AnnIndex
+    from dailypapers.store import pg_vectors
+
+    saved = AnnIndex.EF_SEARCH, pg_vectors.EF_SEARCH
+    AnnIndex.EF_SEARCH = pg_vectors.EF_SEARCH = ef
+    try:
+        yield
+    finally:
+        AnnIndex.EF_SEARCH, pg_vectors.EF_SEARCH = saved

