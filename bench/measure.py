@@ -84,8 +84,8 @@ def latencies(
 
     ``count_papers`` is timed because ``Library.search`` calls it on every search.
 
-    ``embed_query_1thread`` is the query embedding again with torch limited to one thread (the model uses every
-    core by default), to show what that costs or saves for single short texts.
+    ``embed_query_all_threads`` is the query embedding again on every core instead of the one thread the embedder
+    uses for a few short texts, to show what that choice saves.
     """
     candidates = lib.config.candidates
     count = lib.store.count_papers()
@@ -104,14 +104,13 @@ def latencies(
         "filtered_hybrid": timed(lambda q: lib.search(q, filters=filters), queries),
         "similar": timed(lambda p: lib.similar(p, K), papers),
     }
-    import torch
+    from dailypapers.index import embedder
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    small, embedder.SMALL_BATCH = embedder.SMALL_BATCH, 0  # no text counts as small: every torch thread is used
     try:
-        out["embed_query_1thread"] = timed(lib.embed_query, queries)
+        out["embed_query_all_threads"] = timed(lib.embed_query, queries)
     finally:
-        torch.set_num_threads(threads)
+        embedder.SMALL_BATCH = small
     return out
 
 

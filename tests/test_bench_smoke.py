@@ -32,7 +32,7 @@ LATENCIES = [
     "keyword",
     "vector",
     "embed_query",
-    "embed_query_1thread",
+    "embed_query_all_threads",
     "hybrid",
     "filtered_hybrid",
     "similar",
