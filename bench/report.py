@@ -226,4 +226,4 @@ What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
 
 def _loads(m: dict[str, Any]) -> str:
     start, end = m["load_average_start"], m.get("load_average_end", m["load_average_start"])
-    return f"{start[0]:.1f} at the start, {end[0]:.1f} at the end (other work on the machine skews timings)"
+    return f"{start[0]:.1f} at the start, {end[0]:.1f} at the end (with the run's own load; other work skews timings)"

@@ -136,7 +136,7 @@ class Library:
     ) -> SearchPage:
         if len(query) > self.config.max_query_length:
             raise ValueError(f"query is longer than {self.config.max_query_length} characters")
-        semantic = mode != "keyword" and self.store.count_papers() > 0
+        semantic = mode != "keyword" and self.store.latest_added_day() is not None  # indexed max(), not count(*)
         return hybrid_search(
             self.store,
             self.vectors if semantic else None,

@@ -143,7 +143,8 @@ class MiniLMEmbedder:
             model = self._load()
             # A query (a few short texts) runs ~10x faster on one thread than on all cores: splitting so little
             # work costs more than it saves, and a web worker shares its cores with other requests
-            # (bench/results/results.json, "query embedding, 1 torch thread"). Batches use every thread.
+            # (bench/results/results.json: "query embedding" vs "query embedding on all cores").
+            # Batches use every thread.
             threads = 1 if len(texts) <= SMALL_BATCH else self.threads
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
