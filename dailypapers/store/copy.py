@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -32,7 +33,6 @@ from tqdm import tqdm
 from dailypapers.config import Config
 from dailypapers.models import Paper
 from dailypapers.store import Store, StoreError, open_store
-from dailypapers.store.base import Vote
 
 # Every table of the schema, and how it is copied. tests/store/test_copy.py checks the migrations create no other.
 COPIED_TABLES = {
@@ -47,6 +47,7 @@ COPIED_TABLES = {
 UNCOMPARED = ("authors", "embeddings")  # embeddings are compared per model instead
 
 Progress = Callable[[str, int, int], None]  # (step, rows done, rows in all)
+T = TypeVar("T")
 
 
 def copy_store(
@@ -68,33 +69,30 @@ def copy_store(
     return compare(src, dst, copied)
 
 
-def _copy_papers(src: Store, dst: Store, batch: int, step: Progress) -> None:
-    total, done, chunk = src.count_papers(), 0, []
-    for paper in src.iter_papers(batch):
-        chunk.append(dataclasses.replace(paper, pk=None))
+def _copy_batched(
+    name: str, items: Iterable[T], total: int, write: Callable[[list[T]], object], batch: int, step: Progress
+) -> None:
+    """Write ``items`` to the target ``batch`` at a time, reporting progress as ``name``."""
+    done, chunk = 0, []
+    for item in items:
+        chunk.append(item)
         if len(chunk) >= batch:
-            dst.upsert_papers(chunk)
+            write(chunk)
             done += len(chunk)
             chunk = []
-            step("papers", done, total)
+            step(name, done, total)
     if chunk:
-        dst.upsert_papers(chunk)
-        step("papers", done + len(chunk), total)
+        write(chunk)
+        step(name, done + len(chunk), total)
+
+
+def _copy_papers(src: Store, dst: Store, batch: int, step: Progress) -> None:
+    papers = (dataclasses.replace(p, pk=None) for p in src.iter_papers(batch))
+    _copy_batched("papers", papers, src.count_papers(), dst.upsert_papers, batch, step)
 
 
 def _copy_votes(src: Store, dst: Store, batch: int, step: Progress) -> None:
-    total, done = src.count_votes(), 0
-    chunk: list[Vote] = []
-    for vote in src.iter_votes(batch):
-        chunk.append(vote)
-        if len(chunk) >= batch:
-            dst.save_votes(chunk)
-            done += len(chunk)
-            chunk = []
-            step("votes", done, total)
-    if chunk:
-        dst.save_votes(chunk)
-        step("votes", done + len(chunk), total)
+    _copy_batched("votes", src.iter_votes(batch), src.count_votes(), dst.save_votes, batch, step)
 
 
 def _copy_embeddings(src: Store, dst: Store, batch: int, step: Progress) -> dict[str, int]:

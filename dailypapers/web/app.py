@@ -15,12 +15,13 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from dailypapers.config import load_config
 from dailypapers.jobs import start_scheduler
 from dailypapers.service import Library
 from dailypapers.web.errors import SECURITY_HEADERS, install_error_handlers
+from dailypapers.web.middleware import ResponseStartMiddleware
 from dailypapers.web.routes import api, hf, pages, papers, search, votes
 from dailypapers.web.schemas import HealthOut
 from dailypapers.web.templating import STATIC_DIR
@@ -29,25 +30,12 @@ from dailypapers.web.voters import VoterCookieMiddleware
 log = logging.getLogger("dailypapers.web")
 
 
-class SecurityHeadersMiddleware:
-    """Adds :data:`~dailypapers.web.errors.SECURITY_HEADERS` to every response (plain ASGI: no buffering)."""
+class SecurityHeadersMiddleware(ResponseStartMiddleware):
+    """Adds :data:`~dailypapers.web.errors.SECURITY_HEADERS` to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def on_response_start(self, scope: Scope, headers: MutableHeaders) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
 
 
 def warm_up(library: Library) -> None:

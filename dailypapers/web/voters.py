@@ -40,9 +40,10 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from dailypapers.models import Paper
+from dailypapers.web.middleware import ResponseStartMiddleware
 
 COOKIE = "dp_voter"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -133,27 +134,16 @@ def verified_voter(request: Request, token: str | None) -> Voter:
     return voter
 
 
-class VoterCookieMiddleware:
-    """Sets the voter cookie on responses to requests that created a new voter (plain ASGI: no buffering)."""
+class VoterCookieMiddleware(ResponseStartMiddleware):
+    """Sets the voter cookie on responses to requests that created a new voter."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_cookie(message: Message) -> None:
-            voter: Voter | None = scope.get("state", {}).get(_STATE_KEY)
-            if message["type"] == "http.response.start" and voter is not None and voter.new:
-                secret = scope["app"].state.library.secret_key
-                flags = "; HttpOnly; SameSite=Lax" + ("; Secure" if scope.get("scheme") == "https" else "")
-                cookie = f"{COOKIE}={sign(secret, voter.id)}; Max-Age={COOKIE_MAX_AGE}; Path=/{flags}"
-                MutableHeaders(scope=message).append("Set-Cookie", cookie)
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+    def on_response_start(self, scope: Scope, headers: MutableHeaders) -> None:
+        voter: Voter | None = scope.get("state", {}).get(_STATE_KEY)
+        if voter is not None and voter.new:
+            secret = scope["app"].state.library.secret_key
+            flags = "; HttpOnly; SameSite=Lax" + ("; Secure" if scope.get("scheme") == "https" else "")
+            cookie = f"{COOKIE}={sign(secret, voter.id)}; Max-Age={COOKIE_MAX_AGE}; Path=/{flags}"
+            headers.append("Set-Cookie", cookie)
 
 
 @dataclass
