@@ -82,10 +82,13 @@ def latencies(
 ) -> dict[str, dict[str, float]]:
     """p50/p95/p99 of each search path over ``queries`` (``vectors``: their precomputed embeddings).
 
-    ``count_papers`` is timed because ``Library.search`` calls it on every search.
+    ``latest_added_day`` is timed because ``Library.search`` calls it on every search (is there anything to
+    embed?). ``keyword_unbounded`` is the keyword search with no budget (every query word scored, the plan before
+    :mod:`dailypapers.store.keyword_plan`), side by side with the budgeted one.
 
-    ``embed_query_all_threads`` is the query embedding again on every core instead of the one thread the embedder
-    uses for a few short texts, to show what that choice saves.
+    ``embed_query_all_threads`` is the query embedding the way sentence-transformers' ``encode`` runs a batch (on
+    every core, no TorchScript trace) instead of the trace on one thread the embedder uses for a few short texts,
+    to show what that choice saves.
     """
     candidates = lib.config.candidates
     count = lib.store.count_papers()
@@ -96,7 +99,7 @@ def latencies(
         return time_calls(fn, items, warmup, max_s)
 
     out = {
-        "count_papers": timed(lambda _: lib.store.count_papers(), queries),
+        "latest_added_day": timed(lambda _: lib.store.latest_added_day(), queries),
         "keyword": timed(lambda q: lib.store.keyword_search(q, candidates), queries),
         "vector": timed(lambda v: lib.vectors.search(v, candidates), list(vectors)),
         "embed_query": timed(lib.embed_query, queries),
@@ -104,6 +107,11 @@ def latencies(
         "filtered_hybrid": timed(lambda q: lib.search(q, filters=filters), queries),
         "similar": timed(lambda p: lib.similar(p, K), papers),
     }
+    budget, lib.store.keyword_budget = lib.store.keyword_budget, 10**12
+    try:
+        out["keyword_unbounded"] = timed(lambda q: lib.store.keyword_search(q, candidates), queries)
+    finally:
+        lib.store.keyword_budget = budget
     from dailypapers.index import embedder
 
     small, embedder.SMALL_BATCH = embedder.SMALL_BATCH, 0  # no text counts as small: every torch thread is used
@@ -128,7 +136,7 @@ def filter_info(lib: Library, filters: Filters) -> dict[str, Any]:
 def recall_at_k(lib: Library, queries: np.ndarray, k: int = K, efs: Sequence[int] = (400,)) -> dict[str, float]:
     """Mean recall@k of ``lib.vectors.search`` (the ANN index) against exact search over every stored vector.
 
-    ``"default"``: with the application's search effort (hnswlib ``ef`` 128, pgvector ``hnsw.ef_search`` 100);
+    ``"default"``: with the application's search effort (``ef`` / ``hnsw.ef_search`` 200 on both);
     ``"ef<N>"``: with that effort raised to N, which tells a graph that cannot find the neighbours from a search
     that stops too early. The exact top k is computed batch by batch over ``store.iter_embeddings`` (numpy, inner
     product of unit vectors), so memory stays at one batch whatever the corpus size.

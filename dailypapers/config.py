@@ -80,6 +80,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("page_size", 20, "Results per page in search and on daily pages."),
     Setting("rrf_k", 60, "Reciprocal-rank-fusion constant for hybrid search (larger flattens rank differences)."),
     Setting("candidates", 100, "Candidates taken from each of the keyword and vector rankings before fusion."),
+    Setting(
+        "keyword_budget",
+        10000,
+        "Most matching rows a keyword search scores: rarer query words are kept first, common ones dropped beyond"
+        " it, and a query of common words only is scored over the newest 2 x this many papers (docs/search.md).",
+    ),
     Setting("log_level", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
 )
 
@@ -109,6 +115,7 @@ class Config:
     page_size: int = 20
     rrf_k: int = 60
     candidates: int = 100
+    keyword_budget: int = 10000
     log_level: str = "INFO"
 
     @property
@@ -165,6 +172,8 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         raise ConfigError(f"DAILYPAPERS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or empty)")
     if values["vote_rate_limit"] < 0:
         raise ConfigError("DAILYPAPERS_VOTE_RATE_LIMIT must be 0 (no limit) or a positive number of votes a minute")
+    if values["keyword_budget"] < 1:
+        raise ConfigError("DAILYPAPERS_KEYWORD_BUDGET must be a positive number of rows")
     if values["ingest_interval"] <= 0:
         raise ConfigError("DAILYPAPERS_INGEST_INTERVAL must be a positive number of hours")
     return Config(**values)

@@ -28,7 +28,8 @@ RUN_METRICS = [
     "wall_s",
 ]
 LATENCIES = [
-    "count_papers",
+    "latest_added_day",
+    "keyword_unbounded",
     "keyword",
     "vector",
     "embed_query",

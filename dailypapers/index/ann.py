@@ -2,7 +2,7 @@
 
 Keys are paper pks (int64 >= 0), vectors are float32 unit vectors, similarity is cosine (= inner product).
 
-Library: **hnswlib** (HNSW, inner-product space, M=16, ef_construction=200, ef_search=max(128, k)), chosen with
+Library: **hnswlib** (HNSW, inner-product space, M=16, ef_construction=200, ef_search=max(200, k)), chosen with
 ``bench/ann_choice.py --n 100000 --m 16 32`` (``bench/results/ann_choice.json``): 100k x 384 clustered unit vectors
 (1000 gaussian clusters), 1000 held-out queries, recall@10 against exact search, p50/p95 of one query at a time on
 one thread; 2-core AMD EPYC (AVX2) shared with other jobs (load average ~5), so build times are inflated ~3x (a
@@ -72,7 +72,7 @@ class AnnIndex:
 
     M = 16
     EF_CONSTRUCTION = 200
-    EF_SEARCH = 128
+    EF_SEARCH = 200
     EXACT_MAX = 10_000
     EXACT_FRACTION = 0.01
     MIN_CAPACITY = 1024

@@ -17,11 +17,11 @@ def open_store(config: Config) -> Store:
     if config.backend == "postgres":
         from dailypapers.store.postgres import PostgresStore
 
-        return PostgresStore(config.database_url)
+        return PostgresStore(config.database_url, keyword_budget=config.keyword_budget)
     if config.database_url and not config.database_url.startswith("sqlite:///"):
         raise StoreError(
             f"unsupported DAILYPAPERS_DATABASE_URL {config.database_url!r}: use sqlite:///PATH or postgresql://…"
         )
     from dailypapers.store.sqlite import SQLiteStore
 
-    return SQLiteStore(config.sqlite_path)
+    return SQLiteStore(config.sqlite_path, keyword_budget=config.keyword_budget)

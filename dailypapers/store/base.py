@@ -77,6 +77,7 @@ class Store(Protocol):
     """What the rest of dailypapers may ask of the database."""
 
     backend: str  # "sqlite" or "postgres"
+    keyword_budget: int  # most matching rows one keyword search scores (dailypapers.store.keyword_plan)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def migrate(self) -> list[str]:

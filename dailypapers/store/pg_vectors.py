@@ -26,7 +26,8 @@ from dailypapers.models import Paper
 from dailypapers.store.base import Filters, Hit
 from dailypapers.store.rows import text_hash
 
-EF_SEARCH = 100
+EF_SEARCH = 200  # search effort, as hnswlib's ef in dailypapers.index.ann
+M, EF_CONSTRUCTION = 16, 128  # graph degree and build effort (pgvector's defaults are 16 and 64)
 
 Conn = psycopg.Connection[DictRow]
 
@@ -45,9 +46,10 @@ def create_hnsw_indexes(conn: Conn, model: str, dims: Iterable[int]) -> None:
     for dim in sorted(dims):
         name, expr, pred = hnsw_index(model, dim)
         conn.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON embeddings USING hnsw ({} vector_cosine_ops) WHERE {}").format(
-                name, expr, pred
-            )
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON embeddings USING hnsw ({} vector_cosine_ops)"
+                " WITH (m = {}, ef_construction = {}) WHERE {}"
+            ).format(name, expr, sql.Literal(M), sql.Literal(EF_CONSTRUCTION), pred)
         )
 
 

@@ -24,6 +24,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
+from dailypapers.store.filter_sql import POSTGRES, filter_sql
+from dailypapers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, KeywordPlan, plan_keyword_query
 from dailypapers.store.locks import advisory_lock
 from dailypapers.store.migrations import migration_files
 from dailypapers.store.pg_vectors import PgVectors
@@ -50,8 +52,17 @@ class PostgresStore(PgVectors, PgVotes):
 
     backend = "postgres"
 
-    def __init__(self, url: str, *, max_connections: int = 8, query_time_limit: float = QUERY_TIME_LIMIT_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 8,
+        query_time_limit: float = QUERY_TIME_LIMIT_S,
+        keyword_budget: int = DEFAULT_BUDGET,
+    ) -> None:
         self.url = url
+        self.keyword_budget = keyword_budget
+        self._dfs = DocumentFrequencies(self._count_term)
         self.query_time_limit = query_time_limit
         self._indexed: set[tuple[str, int]] = set()
         self._iterative: bool | None = None
@@ -257,42 +268,51 @@ class PostgresStore(PgVectors, PgVotes):
     # -- keyword search --------------------------------------------------------------------------------------------
     @staticmethod
     def _filter_sql(filters: Filters, alias: str = "p") -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if filters.since:
-            clauses.append(f"{alias}.display_date >= %s")
-            args.append(filters.since)
-        if filters.until:
-            clauses.append(f"{alias}.display_date <= %s")
-            args.append(filters.until)
-        if filters.category:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = {alias}.pk"
-                " AND (c.category = %s OR c.category LIKE %s))"
-            )
-            args += [filters.category, _like_escape(filters.category) + ".%"]
-        if filters.author:
-            clauses.append(f"strpos(lower({alias}.author_names), lower(%s)) > 0")
-            args.append(filters.author)
-        return (" AND ".join(clauses) or "TRUE"), args
+        return filter_sql(filters, POSTGRES, alias)
 
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        terms = query_terms(query)
-        if not terms:
+        plan = plan_keyword_query(query_terms(query), self._term_df, self.keyword_budget, lambda: self._newest(filters))
+        if not plan.terms:
             return []
-        rows = self._rows(*self._keyword_query(terms, limit, filters))
+        rows = self._rows(*self._keyword_query(plan, limit, filters))
         return [Hit(pk=int(r["pk"]), score=float(r["score"])) for r in rows]
 
-    def _keyword_query(self, terms: list[str], limit: int, filters: Filters) -> tuple[str, list[Any]]:
-        """OR of the terms, each parsed on its own by plainto_tsquery: user text is data, never tsquery syntax."""
-        tsquery = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
+    def _keyword_query(self, plan: KeywordPlan, limit: int, filters: Filters) -> tuple[str, list[Any]]:
+        """The plan's terms, each parsed on its own by plainto_tsquery (user text is data, never tsquery syntax),
+        joined by ``||`` (OR) or ``&&`` (AND)."""
+        joiner = " && " if plan.conjunctive else " || "
+        tsquery = joiner.join(["plainto_tsquery('english', %s)"] * len(plan.terms))
         where, args = self._filter_sql(filters)
+        if plan.min_pk is not None:
+            where += " AND p.pk BETWEEN %s AND %s"
+            args += [plan.min_pk, plan.max_pk]
         statement = (
             f"SELECT p.pk, ts_rank_cd('{RANK_WEIGHTS}', p.tsv, q.query, 1) AS score"
             f" FROM papers p, (SELECT {tsquery} AS query) q"
             f" WHERE p.tsv @@ q.query AND {where} ORDER BY score DESC, p.pk LIMIT %s"
         )
-        return statement, [*terms, *args, limit]
+        return statement, [*plan.terms, *args, limit]
+
+    def _term_df(self, term: str) -> int:
+        return self._dfs.get(term, self.keyword_budget + 1)
+
+    def _count_term(self, term: str, cap: int) -> int:
+        """Papers whose ``tsv`` matches ``term``, counted up to ``cap``."""
+        row = self._row(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM papers WHERE tsv @@ plainto_tsquery('english', %s) LIMIT %s) s",
+            (term, cap),
+        )
+        return int(row["n"]) if row else 0
+
+    def _newest(self, filters: Filters) -> int | None:
+        """Key of the newest paper within the filters' dates (any date when they have none)."""
+        if filters.since or filters.until:
+            where, args = self._filter_sql(Filters(since=filters.since, until=filters.until))
+            query = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY p.display_date DESC, p.pk DESC LIMIT 1"
+        else:
+            query, args = "SELECT max(pk) AS pk FROM papers", []
+        row = self._row(query, args)
+        return None if row is None or row["pk"] is None else int(row["pk"])
 
     def filter_pks(self, filters: Filters) -> set[int]:
         where, args = self._filter_sql(filters)
@@ -355,11 +375,6 @@ class PostgresStore(PgVectors, PgVotes):
             conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING", (key, value))
             row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
             return str(row["value"])  # type: ignore[index]
-
-
-def _like_escape(text: str) -> str:
-    """``text`` as a literal LIKE pattern (default escape character backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _redact(url: str) -> str:

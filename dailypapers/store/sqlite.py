@@ -21,10 +21,12 @@ import numpy as np
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
+from dailypapers.store.filter_sql import SQLITE, filter_sql
+from dailypapers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
 from dailypapers.store.locks import file_lock, lock_file
 from dailypapers.store.migrations import migration_files, split_statements
 from dailypapers.store.rows import PAPER_COLUMNS, decide, paper_to_row, row_to_paper, text_hash
-from dailypapers.store.terms import fts5_match
+from dailypapers.store.terms import fts5_expression, fts5_term, query_terms
 from dailypapers.store.votes import SQLiteVotes
 
 # bm25() column weights for (title, abstract, author_names): a title match counts most.
@@ -39,8 +41,12 @@ class SQLiteStore(SQLiteVotes):
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, *, query_time_limit: float = QUERY_TIME_LIMIT_S) -> None:
+    def __init__(
+        self, path: Path, *, query_time_limit: float = QUERY_TIME_LIMIT_S, keyword_budget: int = DEFAULT_BUDGET
+    ) -> None:
         self.path = Path(path)
+        self.keyword_budget = keyword_budget
+        self._dfs = DocumentFrequencies(self._count_term)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.query_time_limit = query_time_limit
         self._write_lock = threading.Lock()
@@ -237,39 +243,46 @@ class SQLiteStore(SQLiteVotes):
     # -- keyword search -------------------------------------------------------------------------------------------
     @staticmethod
     def _filter_sql(filters: Filters, alias: str = "p") -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if filters.since:
-            clauses.append(f"{alias}.display_date >= ?")
-            args.append(filters.since.isoformat())
-        if filters.until:
-            clauses.append(f"{alias}.display_date <= ?")
-            args.append(filters.until.isoformat())
-        if filters.category:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = {alias}.pk"
-                " AND (c.category = ? OR c.category LIKE ? || '.%'))"
-            )
-            args += [filters.category, filters.category]
-        if filters.author:
-            clauses.append(f"instr(lower({alias}.author_names), lower(?)) > 0")
-            args.append(filters.author)
-        return (" AND ".join(clauses) or "1"), args
+        return filter_sql(filters, SQLITE, alias)
 
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        match = fts5_match(query)
-        if match is None:
+        plan = plan_keyword_query(query_terms(query), self._term_df, self.keyword_budget, lambda: self._newest(filters))
+        if not plan.terms:
             return []
-        where, args = self._filter_sql(filters)
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        where, args = self._filter_sql(filters) if filters.active else ("1", [])
+        if plan.min_pk is not None:
+            where += " AND papers_fts.rowid BETWEEN ? AND ?"
+            args += [plan.min_pk, plan.max_pk]
+        # Without filters the papers table is not joined: scoring the index alone is about twice as fast.
+        source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if filters.active else "papers_fts"
         sql = (
-            f"SELECT p.pk, -bm25(papers_fts, {weights}) AS score"
-            " FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid"
+            f"SELECT papers_fts.rowid, -bm25(papers_fts, {weights}) AS score FROM {source}"
             f" WHERE papers_fts MATCH ? AND {where} ORDER BY bm25(papers_fts, {weights}) LIMIT ?"
         )
         with self._read() as conn:
-            rows = conn.execute(sql, [match, *args, limit]).fetchall()
+            rows = conn.execute(sql, [fts5_expression(plan.terms, plan.conjunctive), *args, limit]).fetchall()
         return [Hit(pk=r[0], score=float(r[1])) for r in rows]
+
+    def _term_df(self, term: str) -> int:
+        return self._dfs.get(term, self.keyword_budget + 1)
+
+    def _count_term(self, term: str, cap: int) -> int:
+        """Rows of the full-text index that ``term`` matches, counted up to ``cap``."""
+        sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        with self._read() as conn:
+            return int(conn.execute(sql, (fts5_term(term), cap)).fetchone()[0])
+
+    def _newest(self, filters: Filters) -> int | None:
+        """Key of the newest paper within the filters' dates (any date when they have none)."""
+        if filters.since or filters.until:
+            where, args = self._filter_sql(Filters(since=filters.since, until=filters.until))
+            sql = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY p.display_date DESC, p.pk DESC LIMIT 1"
+        else:
+            sql, args = "SELECT max(pk) FROM papers", []
+        with self._read() as conn:
+            row = conn.execute(sql, args).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def filter_pks(self, filters: Filters) -> set[int]:
         where, args = self._filter_sql(filters)

@@ -7,6 +7,7 @@ operators or parentheses in a query can neither fail nor change the query.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 STOPWORDS = frozenset(
@@ -26,9 +27,11 @@ def query_terms(query: str) -> list[str]:
     return list(seen)[:MAX_TERMS]
 
 
-def fts5_match(query: str) -> str | None:
-    """An FTS5 MATCH expression that ORs the query's terms (each quoted, so it is never parsed as syntax)."""
-    terms = query_terms(query)
-    if not terms:
-        return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+def fts5_expression(terms: Sequence[str], conjunctive: bool = False) -> str:
+    """FTS5 MATCH text joining ``terms`` (each a quoted string, never syntax) by OR, or by AND if ``conjunctive``."""
+    return (" AND " if conjunctive else " OR ").join(fts5_term(t) for t in terms)
+
+
+def fts5_term(term: str) -> str:
+    """``term`` as an FTS5 string (quoted, inner quotes doubled): matched as words, never parsed as syntax."""
+    return '"' + term.replace('"', '""') + '"'

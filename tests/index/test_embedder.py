@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from dailypapers.index.embedder import MiniLMEmbedder, resolve_precision
+from dailypapers.index.embedder import SMALL_BATCH, MiniLMEmbedder, resolve_precision
 
 DROPOUT_ABSTRACT = (
     "Multi-Sample Dropout for Accelerated Training and Better Generalization. Dropout is a simple but efficient "
@@ -39,6 +39,17 @@ def test_deterministic_and_batch_independent(embedder: MiniLMEmbedder) -> None:
     one = embedder.embed_one(TEXTS[1])
     assert one.shape == (384,)
     assert float(one @ a[1]) > 0.99999
+
+
+def test_short_inputs_use_the_trace_with_the_same_vectors(embedder: MiniLMEmbedder) -> None:
+    texts = [*TEXTS, "graph neural networks", "a", "ünïcödé protein folding with transformers"]
+    assert len(texts) > SMALL_BATCH  # a batch this size goes through sentence-transformers' encode()
+    full = embedder.embed(texts)
+    assert embedder.traced
+    for i, text in enumerate(texts):  # one text at a time: through the trace
+        assert float(embedder.embed_one(text) @ full[i]) > 0.99999
+    pair = embedder.embed(texts[:2])  # a padded batch through the trace
+    assert float(np.min(np.sum(pair * full[:2], axis=1))) > 0.99999
 
 
 def test_semantic_similarity(embedder: MiniLMEmbedder) -> None:

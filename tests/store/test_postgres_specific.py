@@ -12,6 +12,7 @@ from psycopg import sql
 
 from dailypapers.config import Config
 from dailypapers.store import Filters, StoreError, UpsertCounts, open_store
+from dailypapers.store.keyword_plan import KeywordPlan
 from dailypapers.store.postgres import PostgresStore
 from tests.store.test_store_contract import corpus
 
@@ -69,7 +70,7 @@ def test_query_time_limit(pg: PostgresStore) -> None:
 
 def test_keyword_search_uses_the_gin_index(pg: PostgresStore) -> None:
     pg.upsert_papers(corpus())
-    statement, params = pg._keyword_query(["dropout", "training"], 10, Filters())
+    statement, params = pg._keyword_query(KeywordPlan(("dropout", "training")), 10, Filters())
     assert "papers_tsv" in _plan(pg, statement, params)
 
 

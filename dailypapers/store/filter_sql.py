@@ -1,0 +1,54 @@
+"""The SQL ``WHERE`` clause for search filters (dates, category, author), written once for both backends.
+
+The two databases differ only in their parameter placeholder, their substring function and how a date is passed;
+a :class:`Dialect` carries those. Every user value is a bound parameter, and a category is matched exactly or as a
+prefix with its LIKE wildcards escaped, so ``cs_LG`` never matches ``csXLG``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dailypapers.store.base import Filters
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """``param``: the placeholder; ``contains``: a format with ``{hay}`` and ``{needle}`` that is true when the
+    needle occurs in the hay; ``true``: an always-true condition; ``dates_as_text``: pass dates as ISO strings."""
+
+    param: str
+    contains: str
+    true: str
+    dates_as_text: bool
+
+
+SQLITE = Dialect(param="?", contains="instr({hay}, {needle}) > 0", true="1", dates_as_text=True)
+POSTGRES = Dialect(param="%s", contains="strpos({hay}, {needle}) > 0", true="TRUE", dates_as_text=False)
+
+
+def filter_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[str, list[Any]]:
+    """``(condition, parameters)`` selecting the rows of ``papers AS alias`` that pass ``filters``."""
+    ph = dialect.param
+    clauses: list[str] = []
+    args: list[Any] = []
+    for day, op in ((filters.since, ">="), (filters.until, "<=")):
+        if day:
+            clauses.append(f"{alias}.display_date {op} {ph}")
+            args.append(day.isoformat() if dialect.dates_as_text else day)
+    if filters.category:
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM paper_categories c WHERE c.paper_pk = {alias}.pk"
+            f" AND (c.category = {ph} OR c.category LIKE {ph} ESCAPE '\\'))"
+        )
+        args += [filters.category, like_escape(filters.category) + ".%"]
+    if filters.author:
+        clauses.append(dialect.contains.format(hay=f"lower({alias}.author_names)", needle=f"lower({ph})"))
+        args.append(filters.author)
+    return (" AND ".join(clauses) or dialect.true), args
+
+
+def like_escape(text: str) -> str:
+    """``text`` as a literal LIKE pattern (escape character backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
