@@ -37,7 +37,7 @@ lint: install
 
 ## bench: search/import benchmarks (writes bench/results/*.json and prints a table)
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --sizes 1000000,100000,demo --backends sqlite,postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -49,6 +49,15 @@ def filter_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[st
     return (" AND ".join(clauses) or dialect.true), args
 
 
+def newest_pk_sql(filters: Filters, dialect: Dialect) -> tuple[str, list[Any]]:
+    """A query whose one row and column ``pk`` is the key of the newest paper within the dates of ``filters`` (any
+    date when they have none): where a keyword search of common words only ends its window of newest rows."""
+    if not (filters.since or filters.until):
+        return "SELECT max(pk) AS pk FROM papers", []
+    where, args = filter_sql(Filters(since=filters.since, until=filters.until), dialect)
+    return f"SELECT p.pk AS pk FROM papers p WHERE {where} ORDER BY p.display_date DESC, p.pk DESC LIMIT 1", args
+
+
 def like_escape(text: str) -> str:
     """``text`` as a literal LIKE pattern (escape character backslash)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
-from dailypapers.store.filter_sql import POSTGRES, filter_sql
+from dailypapers.store.filter_sql import POSTGRES, filter_sql, newest_pk_sql
 from dailypapers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, KeywordPlan, plan_keyword_query
 from dailypapers.store.locks import advisory_lock
 from dailypapers.store.migrations import migration_files
@@ -305,13 +305,7 @@ class PostgresStore(PgVectors, PgVotes):
         return int(row["n"]) if row else 0
 
     def _newest(self, filters: Filters) -> int | None:
-        """Key of the newest paper within the filters' dates (any date when they have none)."""
-        if filters.since or filters.until:
-            where, args = self._filter_sql(Filters(since=filters.since, until=filters.until))
-            query = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY p.display_date DESC, p.pk DESC LIMIT 1"
-        else:
-            query, args = "SELECT max(pk) AS pk FROM papers", []
-        row = self._row(query, args)
+        row = self._row(*newest_pk_sql(filters, POSTGRES))
         return None if row is None or row["pk"] is None else int(row["pk"])
 
     def filter_pks(self, filters: Filters) -> set[int]:

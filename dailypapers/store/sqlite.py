@@ -21,7 +21,7 @@ import numpy as np
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
-from dailypapers.store.filter_sql import SQLITE, filter_sql
+from dailypapers.store.filter_sql import SQLITE, filter_sql, newest_pk_sql
 from dailypapers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
 from dailypapers.store.locks import file_lock, lock_file
 from dailypapers.store.migrations import migration_files, split_statements
@@ -274,14 +274,8 @@ class SQLiteStore(SQLiteVotes):
             return int(conn.execute(sql, (fts5_term(term), cap)).fetchone()[0])
 
     def _newest(self, filters: Filters) -> int | None:
-        """Key of the newest paper within the filters' dates (any date when they have none)."""
-        if filters.since or filters.until:
-            where, args = self._filter_sql(Filters(since=filters.since, until=filters.until))
-            sql = f"SELECT p.pk FROM papers p WHERE {where} ORDER BY p.display_date DESC, p.pk DESC LIMIT 1"
-        else:
-            sql, args = "SELECT max(pk) FROM papers", []
         with self._read() as conn:
-            row = conn.execute(sql, args).fetchone()
+            row = conn.execute(*newest_pk_sql(filters, SQLITE)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def filter_pks(self, filters: Filters) -> set[int]:
