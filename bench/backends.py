@@ -37,10 +37,12 @@ def pg_connect(url: str) -> psycopg.Connection[DictRow]:
 
 
 class Backends:
-    """Fresh, empty configurations per (backend, corpus name) under ``workdir``; ``close()`` stops PostgreSQL."""
+    """Fresh, empty configurations per (backend, corpus name) under ``workdir``; ``close()`` stops PostgreSQL (and
+    deletes its data unless ``keep``)."""
 
-    def __init__(self, workdir: Path, pg_settings: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, pg_settings: dict[str, str] | None = None, *, keep: bool = False) -> None:
         self.workdir = workdir
+        self.keep = keep
         self.pg_settings = PG_SETTINGS if pg_settings is None else pg_settings
         self._pg_folder = workdir / "pgdata"
         self._pg_uri: str | None = None
@@ -75,7 +77,7 @@ class Backends:
             from tests.pg import start_postgres
 
             self._pg_folder.parent.mkdir(parents=True, exist_ok=True)
-            uri = start_postgres(self._pg_folder)
+            uri = start_postgres(self._pg_folder, keep=self.keep)
             with pg_connect(uri) as conn:
                 for name, value in self.pg_settings.items():
                     conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))

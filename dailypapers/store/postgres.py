@@ -2,7 +2,7 @@
 
 Connections come from a small :class:`psycopg_pool.ConnectionPool` (autocommit; every write is one explicit
 transaction, serialised by an advisory lock like SQLite's single writer). Reads have a statement time limit.
-Keyword search ranks with ``ts_rank_cd`` over a generated ``tsv`` column (title weight A > abstract B > authors C);
+Keyword search ranks with ``ts_rank`` over a generated ``tsv`` column (title weight A > abstract B > authors C);
 vector search orders by cosine distance on a per-model HNSW index created on demand (:mod:`.pg_vectors`, which
 holds the embedding methods); the vote methods are in :mod:`.votes`. Job locks are advisory locks on a connection
 of their own (:mod:`.locks`). Behaviour otherwise mirrors :class:`dailypapers.store.sqlite.SQLiteStore`; both
@@ -11,7 +11,7 @@ share :mod:`dailypapers.store.rows`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date
 from typing import Any
@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
-from dailypapers.store.filter_sql import POSTGRES, filter_sql, newest_pk_sql
+from dailypapers.store.filter_sql import POSTGRES, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, KeywordPlan, plan_keyword_query
 from dailypapers.store.locks import advisory_lock
 from dailypapers.store.migrations import migration_files
@@ -36,7 +36,8 @@ from dailypapers.store.votes import PgVotes
 
 QUERY_TIME_LIMIT_S = 5.0
 CONNECT_TIMEOUT_S = 10
-# ts_rank_cd weights for {D, C, B, A} = {-, authors, abstract, title}: a title match counts most.
+# ts_rank weights for {D, C, B, A} = {-, authors, abstract, title}: a title match counts most. ts_rank, not
+# ts_rank_cd: at 100k papers it ranked better (P@10 0.690 against 0.583 on the benchmark corpus) in a third less time.
 RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 _WRITE_LOCK = 0x6470_7772  # advisory lock key ("dpwr"): one writer at a time, as with SQLite
 _MIGRATE_LOCK = 0x6470_6D67  # "dpmg"
@@ -287,7 +288,7 @@ class PostgresStore(PgVectors, PgVotes):
             where += " AND p.pk BETWEEN %s AND %s"
             args += [plan.min_pk, plan.max_pk]
         statement = (
-            f"SELECT p.pk, ts_rank_cd('{RANK_WEIGHTS}', p.tsv, q.query, 1) AS score"
+            f"SELECT p.pk, ts_rank('{RANK_WEIGHTS}', p.tsv, q.query, 1) AS score"
             f" FROM papers p, (SELECT {tsquery} AS query) q"
             f" WHERE p.tsv @@ q.query AND {where} ORDER BY score DESC, p.pk LIMIT %s"
         )
@@ -308,9 +309,8 @@ class PostgresStore(PgVectors, PgVotes):
         row = self._row(*newest_pk_sql(filters, POSTGRES))
         return None if row is None or row["pk"] is None else int(row["pk"])
 
-    def filter_pks(self, filters: Filters) -> set[int]:
-        where, args = self._filter_sql(filters)
-        return {int(r["pk"]) for r in self._rows(f"SELECT p.pk FROM papers p WHERE {where}", args)}
+    def filter_pks(self, filters: Filters, among: Collection[int] | None = None) -> set[int]:
+        return {int(r["pk"]) for r in self._rows(*filter_pks_sql(filters, POSTGRES, among))}
 
     # -- embeddings ------------------------------------------------------------------------------------------------
     _NEEDS = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 
 from dailypapers.models import Paper, normalize_title
 from dailypapers.store.base import Filters, Hit, StoreError, UpsertCounts
-from dailypapers.store.filter_sql import SQLITE, filter_sql, newest_pk_sql
+from dailypapers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
 from dailypapers.store.locks import file_lock, lock_file
 from dailypapers.store.migrations import migration_files, split_statements
@@ -278,10 +278,9 @@ class SQLiteStore(SQLiteVotes):
             row = conn.execute(*newest_pk_sql(filters, SQLITE)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
-    def filter_pks(self, filters: Filters) -> set[int]:
-        where, args = self._filter_sql(filters)
+    def filter_pks(self, filters: Filters, among: Collection[int] | None = None) -> set[int]:
         with self._read() as conn:
-            return {r[0] for r in conn.execute(f"SELECT p.pk FROM papers p WHERE {where}", args)}
+            return {r[0] for r in conn.execute(*filter_pks_sql(filters, SQLITE, among))}
 
     # -- embeddings --------------------------------------------------------------------------------------------------
     _NEEDS = (

@@ -60,10 +60,14 @@ def test_semantic_similarity(embedder: MiniLMEmbedder) -> None:
 
 def test_bf16_agrees_with_fp32(embedder: MiniLMEmbedder) -> None:
     bf16 = MiniLMEmbedder(precision="bf16")
-    a, b = embedder.embed(TEXTS), bf16.embed(TEXTS)
+    texts = TEXTS * 2
+    assert len(texts) > SMALL_BATCH  # a batch: the eager model under bf16 autocast
+    a, b = embedder.embed(texts), bf16.embed(texts)
     assert b.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
     assert np.min(np.sum(a * b, axis=1)) > 0.999
+    query = bf16.embed_one(TEXTS[0])  # a query: the fp32 trace, even in bf16
+    assert bf16.traced and float(query @ a[0]) > 0.99999 and float(query @ b[0]) > 0.999
 
 
 def test_lazy_load_and_precision() -> None:

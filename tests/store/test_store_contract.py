@@ -304,6 +304,9 @@ def test_filters(loaded: Store, filters: Filters) -> None:
     papers = list(loaded.iter_papers())
     expected = _expected(papers, filters)
     assert loaded.filter_pks(filters) == expected
+    some = [*sorted(p.pk for p in papers if p.pk is not None)[::3], 10**9]  # plus a key no paper has
+    assert loaded.filter_pks(filters, among=some) == expected & set(some)
+    assert loaded.filter_pks(filters, among=[]) == set()
     hits = loaded.keyword_search("learning", 500, filters)
     assert {h.pk for h in hits} <= expected
     unfiltered = {h.pk for h in loaded.keyword_search("learning", 500)}
