@@ -5,8 +5,8 @@ PostgreSQL answers with its own pgvector HNSW index (filters in the same SQL); o
 of the whole index and keeps those the store says pass (one indexed lookup of a few hundred keys), widening once
 by the pass rate it saw. Only when the filter keeps too few of the nearest papers (a narrow filter, or one far
 from the query's neighbourhood) does it *pre-filter*: every key that passes, then the index restricted to them
-(exact search when they are few). Pre-filtering costs time in proportion to the papers that pass, ~370 ms p50
-for 80,000 of 1M (docs/benchmarks.md), which post-filtering avoids for broad filters.
+(exact search when they are few). Pre-filtering costs time in proportion to the papers that pass: 372 ms p50
+for 80,000 of 1M papers in the 2026-11-23 benchmark, which post-filtering avoids for broad filters.
 """
 
 from __future__ import annotations
