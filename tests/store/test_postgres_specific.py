@@ -188,3 +188,16 @@ def test_the_keyword_layout_migration_keeps_papers_and_keeps_tsv_in_the_row(requ
         st.close()
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute("DROP DATABASE before_0003 WITH (FORCE)")
+
+
+def test_common_words_are_not_counted_when_statistics_show_them_far_over_the_cap(pg: PostgresStore) -> None:
+    pg.upsert_papers(corpus())
+    learning = pg._row("SELECT count(*) AS n FROM papers WHERE tsv @@ plainto_tsquery('english', 'learning')")
+    assert learning is not None and learning["n"] > 40
+    assert pg._count_term("learning", 5) == 5  # counted, up to the cap, before any statistics exist
+    with pg._read() as conn:
+        conn.execute("ANALYZE papers")
+    assert 0.5 * learning["n"] <= pg._estimated_matches("learning") <= 2 * learning["n"]
+    assert pg._count_term("learning", 5) == 5  # now taken from the statistics
+    assert pg._count_term("learning", 10_000) == learning["n"]  # under the cap: an exact count
+    assert pg._count_term("dropout", 10_000) == len(pg.keyword_search("dropout", 500)) > 0  # a rarer word: counted
