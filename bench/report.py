@@ -172,8 +172,8 @@ and for synthetic corpora shaped like it (`bench/corpus.py`). One run measures e
 their ratios can be read side by side:
 
 ```sh
-make bench                                             # = python -m bench.run: demo + 100k, both backends
-python -m bench.run --sizes demo,100000,1000000 --backends sqlite,postgres --queries 200 --http-requests 500
+make bench      # = python -m bench.run --sizes 1000000,100000,demo --backends sqlite,postgres (~45-80 min)
+python -m bench.run --sizes demo,100000 --backends sqlite,postgres      # the same without 1M (~10 min)
 ```
 
 It prints the table below, writes `bench/results/results.json` (every number, with the machine) and rewrites
@@ -194,18 +194,21 @@ What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
   {st["warmup"]} warm-up calls; a measurement stops after {st["phase_seconds"]:.0f} s, and then `(n=…)` shows how
   many calls it timed; "timed out" counts calls the store stopped at its 5 s query limit): `store.latest_added_day`
   (`Library.search` calls it every time); keyword (`store.keyword_search`, 100 candidates, with the default
-  keyword budget of `DAILYPAPERS_KEYWORD_BUDGET` rows, see docs/search.md, and again with no budget); vector
+  keyword budget of `DAILYPAPERS_KEYWORD_BUDGET` rows, see docs/search.md, and again with no budget; it runs
+  first, so it also pays for counting each new word's document frequency, which later phases find cached); vector
   (`VectorSearch.search`, k=100, query vector precomputed); query embedding alone (the TorchScript trace on one
-  torch thread, as the embedder does for a query, and sentence-transformers' `encode` on every core for
-  comparison); hybrid end to end (`Library.search`: keyword and embedding + vector search in parallel, then
-  fusion, fetching and highlighting the first page); filtered hybrid (most common category + middle third of the
-  dates); similar papers (`Library.similar`, k=10).
+  torch thread, as the embedder does for a query, and sentence-transformers' `encode` on every core, in the
+  precision `DAILYPAPERS_EMBED_PRECISION=auto` picks, for comparison); hybrid end to end (`Library.search`:
+  keyword and embedding + vector search in parallel, then fusion, fetching and highlighting the first page);
+  filtered hybrid (most common category + middle third of the dates); similar papers (`Library.similar`, k=10).
 * **recall@10**: the ANN index against exact numpy search over every stored vector, for
   {st["recall_queries"]} query embeddings, with the application's search effort (hnswlib ef 200, pgvector
   `hnsw.ef_search` 200) and with ef 400.
 * **HTTP**: the real server (`dailypapers serve`, 1 worker) on the built data, loaded over loopback by
   {st["clients"]} concurrent clients with {st["http_requests"]} requests per endpoint (at most
   {st["http_seconds"]:.0f} s each); peak RSS is the worker's `VmHWM`. The clients share the server's cores.
+* **PostgreSQL** runs on the same 2 cores (embedded server, `bench/backends.py`: `shared_buffers` 4 GB,
+  `synchronous_commit` off); its own memory is not in the worker's RSS.
 
 ## Results
 
