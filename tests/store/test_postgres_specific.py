@@ -6,6 +6,7 @@ import dataclasses
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -121,8 +122,9 @@ def test_concurrent_writers_do_not_duplicate(pg: PostgresStore) -> None:
     assert sum(r.unchanged for r in results) == sum(len(b) for b in batches) - len(papers)
 
 
-def test_migrate_creates_the_extension_in_a_new_database(request: pytest.FixtureRequest) -> None:
-    """The per-test schemas share a pre-made extension; here the migration has to create it itself."""
+@contextmanager
+def new_database(request: pytest.FixtureRequest, name: str) -> Iterator[str]:
+    """The URI of a new, empty database ``name`` on the test server, dropped afterwards."""
     if request.config.getoption("--backend") == "sqlite":
         pytest.skip("PostgreSQL tests deselected by --backend sqlite")
     import psycopg
@@ -131,63 +133,62 @@ def test_migrate_creates_the_extension_in_a_new_database(request: pytest.Fixture
 
     server = request.getfixturevalue("postgres_server")
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS fresh")
-        conn.execute("CREATE DATABASE fresh")
-    st = PostgresStore(database_uri(server, "fresh"))  # its pool connects before the extension exists
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        assert st.migrate() == ["0001_papers", "0002_votes", "0003_keyword_layout"]
-        st.upsert_papers(corpus()[:20])
-        papers = [p for batch in st.papers_needing_embedding("m") for p in batch]
-        st.save_embeddings("m", [(p, np.full(4, i + 1.0)) for i, p in enumerate(papers)])
-        hits = st.vector_search("m", np.array([1.0, 1.0, 1.0, 1.0]), 3)
-        assert hits is not None and len(hits) == 3 and hits[0].score == pytest.approx(1.0)
+        yield database_uri(server, name)
     finally:
-        st.close()
         with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute("DROP DATABASE fresh WITH (FORCE)")
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_migrate_creates_the_extension_in_a_new_database(request: pytest.FixtureRequest) -> None:
+    """The per-test schemas share a pre-made extension; here the migration has to create it itself."""
+    with new_database(request, "fresh") as url:
+        st = PostgresStore(url)  # its pool connects before the extension exists
+        try:
+            assert st.migrate() == ["0001_papers", "0002_votes", "0003_keyword_layout"]
+            st.upsert_papers(corpus()[:20])
+            papers = [p for batch in st.papers_needing_embedding("m") for p in batch]
+            st.save_embeddings("m", [(p, np.full(4, i + 1.0)) for i, p in enumerate(papers)])
+            hits = st.vector_search("m", np.array([1.0, 1.0, 1.0, 1.0]), 3)
+            assert hits is not None and len(hits) == 3 and hits[0].score == pytest.approx(1.0)
+        finally:
+            st.close()
 
 
 def test_the_keyword_layout_migration_keeps_papers_and_keeps_tsv_in_the_row(request: pytest.FixtureRequest) -> None:
     """0003 rewrites ``papers`` of an instance made before it: nothing is lost, search still finds the papers, and
     a scored row's tsvector is read from the row itself, not from TOAST (the long abstract goes there instead)."""
-    if request.config.getoption("--backend") == "sqlite":
-        pytest.skip("PostgreSQL tests deselected by --backend sqlite")
     import psycopg
 
     from dailypapers.store.migrations import migration_files
-    from tests.pg import database_uri
 
-    server = request.getfixturevalue("postgres_server")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS before_0003")
-        conn.execute("CREATE DATABASE before_0003")
-    url = database_uri(server, "before_0003")
-    with psycopg.connect(url, autocommit=True) as conn:  # the schema as an instance made before 0003 has it
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ)")
-        for name, script in migration_files("postgres")[:2]:
-            conn.execute(script.encode())
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, now())", (name,))
-    st = PostgresStore(url)
-    try:
-        long_one = dataclasses.replace(corpus()[0], abstract=" ".join(corpus()[0].abstract.split() * 12))
-        papers = [long_one, *corpus()[1:30]]
-        st.upsert_papers(papers)
-        assert st.migrate() == ["0003_keyword_layout"]
-        assert st.count_papers() == len(papers)
-        assert st.get_paper(long_one.id).abstract == long_one.abstract  # type: ignore[union-attr]
-        word = long_one.title.split()[0]
-        assert st.get_paper(long_one.id).pk in {h.pk for h in st.keyword_search(word, 10)}  # type: ignore[union-attr]
-        row = st._row(
-            "SELECT pg_column_toast_chunk_id(tsv) AS tsv_toast, pg_column_toast_chunk_id(abstract) AS abstract_toast"
-            " FROM papers WHERE id = %s",
-            (long_one.id,),
-        )
-        assert row is not None and row["tsv_toast"] is None and row["abstract_toast"] is not None
-    finally:
-        st.close()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute("DROP DATABASE before_0003 WITH (FORCE)")
+    with new_database(request, "before_0003") as url:
+        with psycopg.connect(url, autocommit=True) as conn:  # the schema as an instance made before 0003 has it
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ)")
+            for name, script in migration_files("postgres")[:2]:
+                conn.execute(script.encode())
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, now())", (name,))
+        st = PostgresStore(url)
+        try:
+            long_one = dataclasses.replace(corpus()[0], abstract=" ".join(corpus()[0].abstract.split() * 12))
+            papers = [long_one, *corpus()[1:30]]
+            st.upsert_papers(papers)
+            assert st.migrate() == ["0003_keyword_layout"]
+            assert st.count_papers() == len(papers)
+            stored = st.get_paper(long_one.id)
+            assert stored is not None and stored.abstract == long_one.abstract
+            assert stored.pk in {h.pk for h in st.keyword_search(long_one.title.split()[0], 10)}
+            row = st._row(
+                "SELECT pg_column_toast_chunk_id(tsv) AS tsv_toast,"
+                " pg_column_toast_chunk_id(abstract) AS abstract_toast FROM papers WHERE id = %s",
+                (long_one.id,),
+            )
+            assert row is not None and row["tsv_toast"] is None and row["abstract_toast"] is not None
+        finally:
+            st.close()
 
 
 def test_common_words_are_not_counted_when_statistics_show_them_far_over_the_cap(pg: PostgresStore) -> None:
