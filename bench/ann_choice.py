@@ -1,4 +1,4 @@
-"""Benchmark that chose the ANN library behind :mod:`dailypapers.index.ann`: hnswlib vs usearch vs faiss-cpu.
+"""Benchmark that chose the ANN library behind :mod:`dailypapers.search.vectors.hnsw`: hnswlib vs usearch vs faiss-cpu.
 
 It builds an HNSW index (cosine / inner product over unit vectors, float32, same M / ef_construction / ef_search)
 with each library over synthetic clustered unit vectors that look like sentence embeddings (``--clusters``
@@ -217,11 +217,12 @@ def bench_one(
 
 
 def bench_filtered(data: np.ndarray, queries: np.ndarray, fractions: list[float]) -> list[dict[str, Any]]:
-    """Filtered search in :class:`dailypapers.index.ann.AnnIndex`: exact numpy search vs hnswlib's filter predicate.
+    """Filtered search in :class:`~dailypapers.search.vectors.hnsw.AnnIndex`:
+    exact numpy search vs hnswlib's filter predicate.
 
     For each fraction of allowed keys: p50 latency and recall@10 (against exact search over the allowed keys).
     """
-    from dailypapers.index.ann import AnnIndex
+    from dailypapers.search.vectors.hnsw import AnnIndex
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
 from dailypapers.config import Config
-from dailypapers.store.pg_vectors import hnsw_index
+from dailypapers.papers.store.pg_vectors import hnsw_index
 
 PG_SETTINGS = {
     "fsync": "on",

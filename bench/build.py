@@ -26,11 +26,11 @@ from psycopg import sql
 
 from bench.backends import pg_connect
 from bench.corpus import Demo, synthetic
-from dailypapers.models import Paper
-from dailypapers.service import Library
-from dailypapers.store.base import Filters
-from dailypapers.store.pg_vectors import create_hnsw_indexes, hnsw_index
-from dailypapers.store.postgres import PostgresStore
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper
+from dailypapers.papers.store.base import Filters
+from dailypapers.papers.store.pg_vectors import create_hnsw_indexes, hnsw_index
+from dailypapers.papers.store.postgres import PostgresStore
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Profile:
 
 def import_demo(lib: Library) -> tuple[dict[str, Any], Profile]:
     """Import the demo corpus as ``dailypapers init --demo`` does, timing import and embedding separately."""
-    from dailypapers.sources.jsonl import read_jsonl
+    from dailypapers.papers.sources.jsonl import read_jsonl
     from tests.demo import DEMO_CORPUS, DEMO_DAYS
 
     records = list(read_jsonl(DEMO_CORPUS))

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dailypapers.models import Paper
+from dailypapers.demo import DEMO_CORPUS
+from dailypapers.papers.models import Paper
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT.parent / "shared" / "corpus" / "papers.jsonl"
+DEMO = DEMO_CORPUS
 CACHE = ROOT / "bench" / "data"
 CATEGORIES = ["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML", "cs.IR", "cs.RO", "math.OC"]
 FIRST = ["Ana", "Wei", "Lena", "Ravi", "Sofia", "Kenji", "Amara", "Tom", "Yara", "Ivan", "Mei", "Omar"]
@@ -44,7 +45,7 @@ def load_demo(embed: bool = True) -> Demo:
     if cache.exists():
         vectors = np.load(cache)
     elif embed:
-        from dailypapers.index.embedder import MiniLMEmbedder
+        from dailypapers.search.vectors.embedder import MiniLMEmbedder
 
         vectors = MiniLMEmbedder().embed([f"{t}. {a}" for t, a in zip(titles, abstracts, strict=True)])
         CACHE.mkdir(parents=True, exist_ok=True)

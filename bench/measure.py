@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bench.corpus import Demo
-from dailypapers.service import Library
-from dailypapers.store.base import Filters, StoreError
+from dailypapers.library import Library
+from dailypapers.papers.store.base import Filters, StoreError
 
 T = TypeVar("T")
 K = 10
@@ -84,7 +84,7 @@ def latencies(
 
     ``latest_added_day`` is timed because ``Library.search`` calls it on every search (is there anything to
     embed?). ``keyword_unbounded`` is the keyword search with no budget (every query word scored, the plan before
-    :mod:`dailypapers.store.keyword_plan`), side by side with the budgeted one.
+    :mod:`dailypapers.papers.store.keyword_plan`), side by side with the budgeted one.
 
     ``embed_query_all_threads`` is the query embedding the way sentence-transformers' ``encode`` runs a batch (on
     every core, no TorchScript trace) instead of the trace on one thread the embedder uses for a few short texts,
@@ -112,7 +112,7 @@ def latencies(
         out["keyword_unbounded"] = timed(lambda q: lib.store.keyword_search(q, candidates), queries)
     finally:
         lib.store.keyword_budget = budget
-    from dailypapers.index import embedder
+    from dailypapers.search.vectors import embedder
 
     small, embedder.SMALL_BATCH = embedder.SMALL_BATCH, 0  # no text counts as small: every torch thread is used
     try:
@@ -164,8 +164,8 @@ def recall_at_k(lib: Library, queries: np.ndarray, k: int = K, efs: Sequence[int
 @contextlib.contextmanager
 def _search_effort(ef: int) -> Iterator[None]:
     """Both backends' ANN search effort set to ``ef`` (the constants are read at each search)."""
-    from dailypapers.index.ann import AnnIndex
-    from dailypapers.store import pg_vectors
+    from dailypapers.papers.store import pg_vectors
+    from dailypapers.search.vectors.hnsw import AnnIndex
 
     saved = AnnIndex.EF_SEARCH, pg_vectors.EF_SEARCH
     AnnIndex.EF_SEARCH = pg_vectors.EF_SEARCH = ef

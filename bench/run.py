@@ -36,8 +36,8 @@ from bench.http_load import http_load
 from bench.measure import filter_info, latencies, make_queries, recall_at_k
 from bench.report import machine, text_table, write_markdown
 from dailypapers.config import Config
-from dailypapers.index.embedder import Embedder, make_embedder
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.search.vectors.embedder import Embedder, make_embedder
 
 BACKENDS = ("sqlite", "postgres")
 

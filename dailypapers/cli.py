@@ -1,4 +1,4 @@
-"""The ``dailypapers`` command: a thin layer over :class:`dailypapers.service.Library`.
+"""The ``dailypapers`` command: a thin layer over :class:`dailypapers.library.Library`.
 
 Each command parses its options, calls one library method and turns known errors into a one-line message and a
 non-zero exit (``click.ClickException``), never a traceback.
@@ -19,10 +19,10 @@ import click
 
 from dailypapers.config import ConfigError, load_config
 from dailypapers.jobs import INGEST_JOB
-from dailypapers.models import InvalidRecord
-from dailypapers.service import Library
-from dailypapers.sources.base import IngestReport, Record, SourceError
-from dailypapers.store import Filters, StoreError
+from dailypapers.library import Library
+from dailypapers.papers.models import InvalidRecord
+from dailypapers.papers.sources.base import IngestReport, Record, SourceError
+from dailypapers.papers.store import Filters, StoreError
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,7 +80,7 @@ def init(demo: bool) -> None:
             if demo and lib.store.count_papers() == 0:
                 if not config.demo_corpus.exists():
                     raise click.ClickException(f"demo corpus not found: {config.demo_corpus} (DAILYPAPERS_DEMO_CORPUS)")
-                from dailypapers.sources.jsonl import read_jsonl
+                from dailypapers.papers.sources.jsonl import read_jsonl
 
                 _report(lib.ingest(read_jsonl(config.demo_corpus)))
             n = lib.update_index()
@@ -122,7 +122,7 @@ _no_index = click.option("--no-index", is_flag=True, help="Import only; embed an
 @_friendly
 def ingest_jsonl(path: Path, no_index: bool) -> None:
     """Plain JSONL: one {"title", "abstract", [id, authors, categories, published]} per line."""
-    from dailypapers.sources.jsonl import read_jsonl
+    from dailypapers.papers.sources.jsonl import read_jsonl
 
     _run_ingest(read_jsonl(path), no_index)
 
@@ -136,7 +136,7 @@ def ingest_jsonl(path: Path, no_index: bool) -> None:
 @_friendly
 def ingest_kaggle(path: Path, categories: tuple[str, ...], since: Any, until: Any, no_index: bool) -> None:
     """The Kaggle arXiv snapshot (arxiv-metadata-oai-snapshot.json), streamed line by line."""
-    from dailypapers.sources.kaggle import read_kaggle
+    from dailypapers.papers.sources.kaggle import read_kaggle
 
     records = read_kaggle(
         path,
@@ -155,7 +155,7 @@ def ingest_kaggle(path: Path, categories: tuple[str, ...], since: Any, until: An
 @_friendly
 def ingest_arxiv(query: str, max_results: int, page_size: int, no_index: bool) -> None:
     """The arXiv API (newest first), e.g. `dailypapers ingest arxiv "cat:cs.CL"`."""
-    from dailypapers.sources.arxiv_api import arxiv_options, read_arxiv
+    from dailypapers.papers.sources.arxiv_api import arxiv_options, read_arxiv
 
     records = read_arxiv(query, max_results=max_results, page_size=page_size, **arxiv_options(load_config()))
     _run_ingest(records, no_index)
@@ -167,7 +167,7 @@ def ingest_arxiv(query: str, max_results: int, page_size: int, no_index: bool) -
 @_friendly
 def ingest_hf(source: str, no_index: bool) -> None:
     """Hugging Face daily-papers JSON, from a file or an http(s) URL."""
-    from dailypapers.sources.hf_daily import read_hf_daily
+    from dailypapers.papers.sources.hf_daily import read_hf_daily
 
     _run_ingest(read_hf_daily(source, timeout=load_config().http_timeout), no_index)
 
@@ -222,7 +222,7 @@ def db_copy(url: str, force: bool, batch: int) -> None:
 
     Then point DAILYPAPERS_DATABASE_URL at URL. Exits non-zero when the row counts of both sides differ.
     """
-    from dailypapers.store.copy import copy_store, describe, mismatches, open_target, progress_bars
+    from dailypapers.papers.copy import copy_store, describe, mismatches, open_target, progress_bars
 
     with _library() as lib, _job_lock(lib):
         dst = open_target(lib.config, url)

@@ -1,6 +1,6 @@
 """Background jobs that must run once per cluster, not once per worker: the scheduled arXiv import.
 
-Every job runs under ``store.job_lock(name)`` (see :mod:`dailypapers.store.locks`), so two workers — threads,
+Every job runs under ``store.job_lock(name)`` (see :mod:`dailypapers.db.locks`), so two workers — threads,
 processes or, with PostgreSQL, machines — never run it at the same time; the loser of the race skips it. The time
 of the last successful run is kept in the store's meta table (``job:<name>:last_run``) and read *inside* the lock,
 so however many workers run a scheduler, the job runs once per interval. A failed run is recorded as
@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from dailypapers.service import Library
-from dailypapers.store import Store
+from dailypapers.library import Library
+from dailypapers.papers.store import Store
 
 INGEST_JOB = "ingest"  # the lock the CLI imports and index commands take too
 RETRY_S = 600.0  # after a failed run, the next attempt (by any worker) waits this long
@@ -76,7 +76,7 @@ def scheduled_arxiv_ingest(library: Library) -> bool:
         if wait > 0:
             log.debug("scheduled arXiv import not due for another %.0f s", wait)
             return
-        from dailypapers.sources.arxiv_api import arxiv_options, read_arxiv
+        from dailypapers.papers.sources.arxiv_api import arxiv_options, read_arxiv
 
         started = datetime.now(UTC)
         log.info("scheduled arXiv import of %r (up to %d papers)", config.ingest_query, config.ingest_max_results)

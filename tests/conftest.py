@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import Config
-from dailypapers.store import Store, open_store
+from dailypapers.papers.store import Store, open_store
 
 BACKENDS = ("sqlite", "postgres")
 _db_numbers = itertools.count(1)

@@ -29,14 +29,15 @@ from typing import TYPE_CHECKING
 import httpx
 
 from dailypapers.config import Config
-from dailypapers.index.embedder import Embedder, MiniLMEmbedder
-from dailypapers.service import Library
+from dailypapers.demo import DEMO_CORPUS as DEMO_PACKAGE_CORPUS
+from dailypapers.library import Library
+from dailypapers.search.vectors.embedder import Embedder, MiniLMEmbedder
 
 if TYPE_CHECKING:
     import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_CORPUS = ROOT.parent / "shared" / "corpus" / "papers.jsonl"
+DEMO_CORPUS = DEMO_PACKAGE_CORPUS
 DEMO_DAYS = (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20))  # Wed, Thu, Fri of ISO week 47
 DROPOUT_TITLE = "Multi-Sample Dropout for Accelerated Training and Better Generalization"
 
@@ -85,7 +86,7 @@ def built_once(request: pytest.FixtureRequest, name: str, backend: str, build: C
 
 def build_demo(config: Config, *, embedder: Embedder | None = None) -> Library:
     """Import the demo corpus into ``config``'s store in three daily batches and index it."""
-    from dailypapers.sources.jsonl import read_jsonl
+    from dailypapers.papers.sources.jsonl import read_jsonl
 
     lib = Library(config, embedder=embedder)
     lib.init()

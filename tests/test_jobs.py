@@ -2,7 +2,7 @@
 
 Locks: a second store (same process) and a second process (``python -c``) are kept out while one holder has the
 lock, and get it once the holder leaves its block — normally, by an exception, or by dying. The scheduled import
-runs against a real local HTTP server speaking arXiv's Atom (the fixture pages of tests/sources): two "workers"
+runs against a real local HTTP server speaking arXiv's Atom (the fixture pages of tests/papers/sources): two "workers"
 (two Library objects with stores of their own, in threads) race for it and it runs once.
 """
 
@@ -32,9 +32,9 @@ from dailypapers.jobs import (
     seconds_until_due,
     start_scheduler,
 )
-from dailypapers.service import Library
-from dailypapers.store import Store, StoreError, open_store
-from tests.sources.conftest import FakeArxiv, Response, _serve
+from dailypapers.library import Library
+from dailypapers.papers.store import Store, StoreError, open_store
+from tests.papers.sources.conftest import FakeArxiv, Response, _serve
 
 ROOT = Path(__file__).resolve().parents[1]
 ARXIV_IDS = {"2106.09685", "1706.03762"}  # two of the five papers on the fixture pages
@@ -42,7 +42,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from dailypapers.config import Config
-from dailypapers.store import open_store
+from dailypapers.papers.store import open_store
 store = open_store(Config(data_dir=Path(sys.argv[1]), database_url=sys.argv[2]))
 with store.job_lock(sys.argv[3]) as acquired:
     print("acquired" if acquired else "busy", flush=True)
@@ -291,7 +291,7 @@ def _env(config: Config) -> dict[str, str | None]:
 
 @pytest.mark.parametrize(
     "args",
-    [["ingest", "jsonl", str(ROOT / "tests" / "sources" / "fixtures" / "papers_small.jsonl")], ["index", "update"]],
+    [["ingest", "jsonl", str(ROOT / "tests" / "papers" / "sources" / "fixtures" / "papers_small.jsonl")], ["index", "update"]],
     ids=["ingest", "index-update"],
 )
 def test_cli_refuses_to_import_while_another_import_runs(store: Store, config: Config, args: list[str]) -> None:
@@ -311,7 +311,7 @@ def test_cli_import_holds_the_lock(store: Store, config: Config, monkeypatch: py
         raise StoreError("stop here")
 
     monkeypatch.setattr(Library, "ingest", ingest_and_probe)
-    path = ROOT / "tests" / "sources" / "fixtures" / "papers_small.jsonl"
+    path = ROOT / "tests" / "papers" / "sources" / "fixtures" / "papers_small.jsonl"
     result = CliRunner().invoke(main, ["ingest", "jsonl", str(path)], env=_env(config))
     assert result.exit_code == 1 and "stop here" in result.output
     assert seen == [False]

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from dailypapers.models import InvalidRecord, find_links, make_paper, normalize_title, parse_arxiv_id, title_id
-from dailypapers.periods import parse_day, parse_month, parse_week
+from dailypapers.papers.models import InvalidRecord, find_links, make_paper, normalize_title, parse_arxiv_id, title_id
+from dailypapers.papers.periods import parse_day, parse_month, parse_week
 
 
 @pytest.mark.parametrize(

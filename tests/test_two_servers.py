@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from dailypapers.config import Config
-from dailypapers.service import SECRET_META_KEY
-from dailypapers.store import open_store
+from dailypapers.library import SECRET_META_KEY
+from dailypapers.papers.store import open_store
 from dailypapers.web.voters import COOKIE
 from tests.demo import demo_embedder, running_server
 from tests.web.test_votes import ADAM, LORA, SMALL_DAY, STRINGS, api_vote, build_small, buttons, token_of

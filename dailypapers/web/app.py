@@ -19,7 +19,7 @@ from starlette.types import Scope
 
 from dailypapers.config import load_config
 from dailypapers.jobs import start_scheduler
-from dailypapers.service import Library
+from dailypapers.library import Library
 from dailypapers.web.errors import SECURITY_HEADERS, install_error_handlers
 from dailypapers.web.middleware import ResponseStartMiddleware
 from dailypapers.web.routes import api, hf, pages, papers, search, votes

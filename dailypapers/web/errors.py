@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dailypapers.store import StoreError
+from dailypapers.papers.store import StoreError
 
 log = logging.getLogger("dailypapers.web")
 

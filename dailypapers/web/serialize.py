@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from dailypapers.models import Paper, utc
-from dailypapers.periods import Period
-from dailypapers.rank.search import SearchPage, SearchResult
-from dailypapers.store import Filters
+from dailypapers.papers.models import Paper, utc
+from dailypapers.papers.periods import Period
+from dailypapers.papers.store import Filters
+from dailypapers.search.hybrid import SearchPage, SearchResult
 
 
 def iso_datetime(value: datetime | None) -> str | None:

@@ -1,7 +1,7 @@
 """The Jinja2 environment of the HTML pages and the small helpers templates call (URLs, dates, navigation).
 
 Autoescaping is on for every template, so text from papers and queries is always escaped; the only markup
-inserted as-is is :class:`markupsafe.Markup` built by :mod:`dailypapers.rank.highlight` from escaped text.
+inserted as-is is :class:`markupsafe.Markup` built by :mod:`dailypapers.search.highlight` from escaped text.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from dailypapers.periods import Period, day_period, month_period, week_period
+from dailypapers.papers.periods import Period, day_period, month_period, week_period
 
 log = logging.getLogger("dailypapers.web")
 

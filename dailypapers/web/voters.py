@@ -2,7 +2,7 @@
 
 There are no accounts yet, so a voter is a browser: ``dp_voter`` holds ``<id>.<signature>``, where the id is
 random (``secrets.token_urlsafe``) and the signature an HMAC-SHA256 of it under
-:attr:`dailypapers.service.Library.secret_key` — ``DAILYPAPERS_SECRET_KEY``, or a key generated once and kept in
+:attr:`dailypapers.library.Library.secret_key` — ``DAILYPAPERS_SECRET_KEY``, or a key generated once and kept in
 the database, so every worker and machine reads and writes the same cookies. The cookie is ``HttpOnly``,
 ``SameSite=Lax``, ``Secure`` over HTTPS, and set by :class:`VoterCookieMiddleware` on the response of the first
 request that needed a voter (a page with vote buttons, ``GET /api/votes``, a vote). Nothing of it lives in worker
@@ -42,7 +42,7 @@ from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import Scope
 
-from dailypapers.models import Paper
+from dailypapers.papers.models import Paper
 from dailypapers.web.middleware import ResponseStartMiddleware
 
 COOKIE = "dp_voter"

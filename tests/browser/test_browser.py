@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from dailypapers.config import Config
-from dailypapers.service import Library
-from dailypapers.sources.jsonl import read_jsonl
+from dailypapers.library import Library
+from dailypapers.papers.sources.jsonl import read_jsonl
 from tests.demo import DEMO_CORPUS, DEMO_DAYS, DROPOUT_TITLE, running_server
 
 CHROMIUM = "/usr/bin/chromium"

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from dailypapers.config import Config
-from dailypapers.models import make_paper
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.models import make_paper
 from tests.demo import DEMO_DAYS, build_demo, built_once, demo_embedder, running_server
 from tests.hf.papers import ATTENTION, LORA, MALDACENA, HfDemo
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from dailypapers.config import Config
-from dailypapers.models import Paper
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper
 
 LORA_AUTHORS = [
     "Edward J. Hu",

@@ -22,8 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
-from dailypapers.models import Paper, make_paper
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper, make_paper
 from dailypapers.web.app import create_app
 from tests.demo import build_demo, built_once, demo_embedder, running_server
 

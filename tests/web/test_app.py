@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
-from dailypapers.service import Library
+from dailypapers.library import Library
 from dailypapers.web.app import create_app
 from dailypapers.web.routes import MONTH_PATTERN, WEEK_PATTERN, api, pages, papers
 from dailypapers.web.routes import search as search_routes

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
-from dailypapers.service import Library
-from dailypapers.store import StoreError
+from dailypapers.library import Library
+from dailypapers.papers.store import StoreError
 from dailypapers.web.app import create_app
 from dailypapers.web.routes import MONTH_FORM, WEEK_FORM
 from tests.web.conftest import assert_error_json

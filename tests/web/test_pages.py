@@ -9,8 +9,8 @@ import httpx
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
-from dailypapers.periods import day_period
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.periods import day_period
 from dailypapers.web.app import create_app
 from tests.demo import DEMO_DAYS
 from tests.web.conftest import EXTRA_DAY, titles

@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from dailypapers.service import Library
+from dailypapers.library import Library
 from dailypapers.web.routes import pages, papers
 from tests.demo import DROPOUT_TITLE
 from tests.web.conftest import assert_error_json

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from dailypapers.cli import main
 from dailypapers.config import Config
-from dailypapers.service import Library
+from dailypapers.library import Library
 from tests.demo import DROPOUT_TITLE
 from tests.web.conftest import titles
 

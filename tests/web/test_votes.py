@@ -18,9 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
-from dailypapers.index.embedder import Embedder
-from dailypapers.models import Paper, make_paper
-from dailypapers.service import SECRET_META_KEY, Library
+from dailypapers.library import SECRET_META_KEY, Library
+from dailypapers.papers.models import Paper, make_paper
+from dailypapers.search.vectors.embedder import Embedder
 from dailypapers.web.app import create_app
 from dailypapers.web.voters import COOKIE, sign
 from tests.demo import demo_embedder, running_server

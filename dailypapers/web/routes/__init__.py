@@ -20,11 +20,11 @@ from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from dailypapers.config import Config
-from dailypapers.models import Paper
-from dailypapers.periods import Period, day_period, parse_month, parse_week
-from dailypapers.rank.search import SearchPage
-from dailypapers.service import Library
-from dailypapers.store import Filters
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper
+from dailypapers.papers.periods import Period, day_period, parse_month, parse_week
+from dailypapers.papers.store import Filters
+from dailypapers.search.hybrid import SearchPage
 from dailypapers.web.errors import BadRequest
 from dailypapers.web.templating import shift
 

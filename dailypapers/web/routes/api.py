@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from dailypapers.periods import day_period
+from dailypapers.papers.periods import day_period
 from dailypapers.web.routes import (
     IsoDate,
     LibraryDep,

@@ -7,7 +7,7 @@ CLI) request, in the shapes they parse (see :mod:`dailypapers.web.hf_format`):
 * ``GET /api/daily_papers?p=&limit=&sort=&date=&week=&month=&submitter=`` — the daily list. ``date``, ``week`` and
   ``month`` filter on the day a paper entered the list (not its arXiv date); given together, they intersect.
   Without them the whole list is paged, newest first. ``sort=trending`` ranks by
-  :func:`dailypapers.rank.trending.trending`; without a date filter it ranks the papers of the last
+  :func:`dailypapers.search.trending.trending`; without a date filter it ranks the papers of the last
   :data:`TRENDING_WINDOW_DAYS` days with papers. A ``Link: <...>; rel="next"`` header names the next page.
 * ``GET /api/papers/{id}`` — one flat paper object; version-suffixed arXiv ids resolve too.
 * ``GET /papers/{id}.md`` — the paper as Markdown.
@@ -26,10 +26,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from dailypapers.models import Paper
-from dailypapers.periods import Period, day_period, parse_month, parse_week
-from dailypapers.rank.trending import trending
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper
+from dailypapers.papers.periods import Period, day_period, parse_month, parse_week
+from dailypapers.search.trending import trending
 from dailypapers.web.errors import sentence
 from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
 from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from dailypapers.periods import day_period
+from dailypapers.papers.periods import day_period
 from dailypapers.web.routes import (
     IsoDate,
     LibraryDep,

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
-from dailypapers.models import Paper
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper
 from dailypapers.web.routes import LibraryDep
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import paper_url, render

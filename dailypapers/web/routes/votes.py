@@ -5,7 +5,7 @@ routes answer with the paper's upvotes afterwards — the JSON route as ``{"ok":
 the form with a 303 back to the page it came from (``next``: a path on this site, nothing else, so the route is
 no open redirect). Voters are anonymous cookies and every vote needs its CSRF token; the scheme, the shared
 signing key and the rate limit are described in :mod:`dailypapers.web.voters`. The vote itself is one transaction
-in the database (:mod:`dailypapers.store.votes`), so any worker on any machine sees it at once.
+in the database (:mod:`dailypapers.community.votes`), so any worker on any machine sees it at once.
 
 Not under ``/api/papers/…``: that prefix belongs to the Hugging Face compatible API (``GET /api/papers/{id:path}``).
 """
@@ -21,8 +21,8 @@ from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Reque
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, StrictBool
 
-from dailypapers.models import Paper
-from dailypapers.service import Library
+from dailypapers.library import Library
+from dailypapers.papers.models import Paper
 from dailypapers.web.errors import BadRequest
 from dailypapers.web.routes import LibraryDep
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut

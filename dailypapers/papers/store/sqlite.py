@@ -1,0 +1,377 @@
+"""The embedded default backend: one SQLite file (WAL mode) with FTS5 for BM25.
+
+One writer connection serialised by a lock (``BEGIN IMMEDIATE``) and one reader connection per thread, so the
+web server's threads read while an import writes. Every reader query has a time limit. Vectors are stored here
+as float32 blobs; approximate search over them lives in the on-disk index of :mod:`dailypapers.search.vectors.hnsw`.
+Job locks are ``flock`` locks on files next to the database (:mod:`dailypapers.db.locks`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dailypapers.community.votes import SQLiteVotes
+from dailypapers.db.locks import file_lock, lock_file
+from dailypapers.db.migrations import migration_files, split_statements
+from dailypapers.papers.models import Paper, normalize_title
+from dailypapers.papers.rows import PAPER_COLUMNS, decide, paper_to_row, row_to_paper, text_hash
+from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
+from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
+from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
+from dailypapers.papers.store.terms import fts5_expression, fts5_term, query_terms
+
+# bm25() column weights for (title, abstract, author_names): a title match counts most.
+BM25_WEIGHTS = (5.0, 1.0, 2.0)
+QUERY_TIME_LIMIT_S = 5.0
+UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # imported upvotes + community votes
+_CHUNK = 500
+
+
+class SQLiteStore(SQLiteVotes):
+    """The :class:`~dailypapers.papers.store.base.Store` on a SQLite file."""
+
+    backend = "sqlite"
+
+    def __init__(
+        self, path: Path, *, query_time_limit: float = QUERY_TIME_LIMIT_S, keyword_budget: int = DEFAULT_BUDGET
+    ) -> None:
+        self.path = Path(path)
+        self.keyword_budget = keyword_budget
+        self._dfs = DocumentFrequencies(self._count_term)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.query_time_limit = query_time_limit
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._writer = self._connect()
+
+    # -- connections ------------------------------------------------------------------------------------------
+    def _connect(self, *, deadline: list[float] | None = None) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if deadline is not None:  # reader: abort a query that runs past its deadline
+            conn.set_progress_handler(lambda: int(bool(deadline[0]) and time.monotonic() > deadline[0]), 10000)
+        self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self._local.deadline = [0.0]
+            conn = self._local.conn = self._connect(deadline=self._local.deadline)
+        deadline: list[float] = self._local.deadline
+        deadline[0] = time.monotonic() + self.query_time_limit
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise StoreError(f"query took longer than {self.query_time_limit:g} s and was stopped") from exc
+            raise
+        finally:
+            deadline[0] = 0.0
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+
+    # -- migrations --------------------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        applied: list[str] = []
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+            done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+            for name, sql in migration_files("sqlite"):
+                if name in done:
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in split_statements(sql):
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, datetime.now(UTC).isoformat()))
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise StoreError(f"migration {name} failed: {exc}") from exc
+                conn.execute("COMMIT")
+                applied.append(name)
+        return applied
+
+    # -- papers ------------------------------------------------------------------------------------------------
+    def upsert_papers(self, papers: Sequence[Paper]) -> UpsertCounts:
+        counts = UpsertCounts()
+        cols = ", ".join(PAPER_COLUMNS)
+        marks = ", ".join("?" * len(PAPER_COLUMNS))
+        sets = ", ".join(f"{c} = ?" for c in PAPER_COLUMNS if c != "added_at")
+        with self._write() as conn:
+            for paper in papers:
+                stored = conn.execute(
+                    "SELECT pk, id, version, content_hash, upvotes, added_at FROM papers WHERE id = ?", (paper.id,)
+                ).fetchone()
+                if stored is None:  # the same paper under its title id (imported without arXiv id), or vice versa
+                    stored = conn.execute(
+                        "SELECT pk, id, version, content_hash, upvotes, added_at FROM papers WHERE title_norm = ?"
+                        " AND (id LIKE 'dp-%' OR ? LIKE 'dp-%') LIMIT 1",
+                        (normalize_title(paper.title), paper.id),
+                    ).fetchone()
+                    if stored is not None and not paper.is_arxiv:
+                        counts.unchanged += 1  # the stored arXiv record is the richer one
+                        continue
+                action = decide(stored, paper)
+                if action == "keep":
+                    counts.unchanged += 1
+                    continue
+                row = paper_to_row(paper)
+                if action == "add":
+                    pk = conn.execute(f"INSERT INTO papers ({cols}) VALUES ({marks})", list(row.values())).lastrowid
+                    counts.added += 1
+                else:
+                    row["upvotes"] = max(row["upvotes"], stored["upvotes"])
+                    values = [row[c] for c in PAPER_COLUMNS if c != "added_at"]
+                    conn.execute(f"UPDATE papers SET {sets} WHERE pk = ?", [*values, stored["pk"]])
+                    pk = stored["pk"]
+                    counts.updated += 1
+                self._write_links(conn, int(pk), paper)  # type: ignore[arg-type]
+        return counts
+
+    @staticmethod
+    def _write_links(conn: sqlite3.Connection, pk: int, paper: Paper) -> None:
+        conn.execute("DELETE FROM paper_authors WHERE paper_pk = ?", (pk,))
+        conn.execute("DELETE FROM paper_categories WHERE paper_pk = ?", (pk,))
+        affiliations = list(paper.affiliations) + [None] * len(paper.authors)
+        for position, name in enumerate(paper.authors):
+            conn.execute("INSERT OR IGNORE INTO authors (name) VALUES (?)", (name,))
+            author_pk = conn.execute("SELECT pk FROM authors WHERE name = ?", (name,)).fetchone()[0]
+            conn.execute(
+                "INSERT INTO paper_authors VALUES (?, ?, ?, ?)", (pk, position, author_pk, affiliations[position])
+            )
+        conn.executemany("INSERT OR IGNORE INTO paper_categories VALUES (?, ?)", [(pk, c) for c in paper.categories])
+
+    def get_paper(self, paper_id: str) -> Paper | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchone()
+        return row_to_paper(row) if row else None
+
+    def get_papers_by_pk(self, pks: Sequence[int]) -> list[Paper]:
+        found: dict[int, Paper] = {}
+        with self._read() as conn:
+            for i in range(0, len(pks), _CHUNK):
+                chunk = list(pks[i : i + _CHUNK])
+                sql = f"SELECT * FROM papers WHERE pk IN ({', '.join('?' * len(chunk))})"
+                found.update({r["pk"]: row_to_paper(r) for r in conn.execute(sql, chunk)})
+        return [found[pk] for pk in pks if pk in found]
+
+    def find_by_title(self, title: str) -> Paper | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM papers WHERE title_norm = ? ORDER BY pk LIMIT 1", (normalize_title(title),)
+            ).fetchone()
+        return row_to_paper(row) if row else None
+
+    def count_papers(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    def papers_added_between(
+        self, start: date, end: date, *, limit: int | None = None, offset: int = 0, sort: str = "added"
+    ) -> list[Paper]:
+        order = UPVOTES_ORDER if sort == "upvotes" else "added_at DESC, pk DESC"
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM papers WHERE added_at BETWEEN ? AND ? ORDER BY {order} LIMIT ? OFFSET ?",
+                (start.isoformat(), end.isoformat(), -1 if limit is None else limit, offset),
+            ).fetchall()
+        return [row_to_paper(r) for r in rows]
+
+    def count_added_between(self, start: date, end: date) -> int:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM papers WHERE added_at BETWEEN ? AND ?", (start.isoformat(), end.isoformat())
+            ).fetchone()
+        return int(row[0])
+
+    def latest_added_day(self) -> date | None:
+        with self._read() as conn:
+            value = conn.execute("SELECT max(added_at) FROM papers").fetchone()[0]
+        return date.fromisoformat(value) if value else None
+
+    def neighbour_days(self, day: date) -> tuple[date | None, date | None]:
+        iso = day.isoformat()
+        with self._read() as conn:
+            prev = conn.execute("SELECT max(added_at) FROM papers WHERE added_at < ?", (iso,)).fetchone()[0]
+            nxt = conn.execute("SELECT min(added_at) FROM papers WHERE added_at > ?", (iso,)).fetchone()[0]
+        return (date.fromisoformat(prev) if prev else None, date.fromisoformat(nxt) if nxt else None)
+
+    def iter_papers(self, batch: int = 1000) -> Iterator[Paper]:
+        last = 0
+        while True:
+            with self._read() as conn:
+                rows = conn.execute("SELECT * FROM papers WHERE pk > ? ORDER BY pk LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["pk"]
+            yield from (row_to_paper(r) for r in rows)
+
+    # -- keyword search -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _filter_sql(filters: Filters, alias: str = "p") -> tuple[str, list[Any]]:
+        return filter_sql(filters, SQLITE, alias)
+
+    def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
+        plan = plan_keyword_query(query_terms(query), self._term_df, self.keyword_budget, lambda: self._newest(filters))
+        if not plan.terms:
+            return []
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        where, args = self._filter_sql(filters) if filters.active else ("1", [])
+        if plan.min_pk is not None:
+            where += " AND papers_fts.rowid BETWEEN ? AND ?"
+            args += [plan.min_pk, plan.max_pk]
+        # Without filters the papers table is not joined: scoring the index alone is about twice as fast.
+        source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if filters.active else "papers_fts"
+        sql = (
+            f"SELECT papers_fts.rowid, -bm25(papers_fts, {weights}) AS score FROM {source}"
+            f" WHERE papers_fts MATCH ? AND {where} ORDER BY bm25(papers_fts, {weights}) LIMIT ?"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, [fts5_expression(plan.terms, plan.conjunctive), *args, limit]).fetchall()
+        return [Hit(pk=r[0], score=float(r[1])) for r in rows]
+
+    def _term_df(self, term: str) -> int:
+        return self._dfs.get(term, self.keyword_budget + 1)
+
+    def _count_term(self, term: str, cap: int) -> int:
+        """Rows of the full-text index that ``term`` matches, counted up to ``cap``."""
+        sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        with self._read() as conn:
+            return int(conn.execute(sql, (fts5_term(term), cap)).fetchone()[0])
+
+    def _newest(self, filters: Filters) -> int | None:
+        with self._read() as conn:
+            row = conn.execute(*newest_pk_sql(filters, SQLITE)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def filter_pks(self, filters: Filters, among: Collection[int] | None = None) -> set[int]:
+        with self._read() as conn:
+            return {r[0] for r in conn.execute(*filter_pks_sql(filters, SQLITE, among))}
+
+    # -- embeddings --------------------------------------------------------------------------------------------------
+    _NEEDS = (
+        "FROM papers p LEFT JOIN embeddings e ON e.paper_pk = p.pk AND e.model = ?"
+        " WHERE (e.paper_pk IS NULL OR e.text_hash != p.text_hash)"
+    )
+
+    def papers_needing_embedding(self, model: str, batch: int = 256) -> Iterator[list[Paper]]:
+        last = 0
+        while True:
+            with self._read() as conn:
+                rows = conn.execute(
+                    f"SELECT p.* {self._NEEDS} AND p.pk > ? ORDER BY p.pk LIMIT ?", (model, last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["pk"]
+            yield [row_to_paper(r) for r in rows]
+
+    def count_needing_embedding(self, model: str) -> int:
+        with self._read() as conn:
+            return int(conn.execute(f"SELECT count(*) {self._NEEDS}", (model,)).fetchone()[0])
+
+    def save_embeddings(self, model: str, rows: Iterable[tuple[Paper, np.ndarray]]) -> None:
+        values = [(p.pk, model, text_hash(p), np.asarray(v, dtype=np.float32).tobytes()) for p, v in rows]
+        with self._write() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", values)
+
+    def iter_embeddings(self, model: str, batch: int = 10000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        last = 0
+        while True:
+            with self._read() as conn:
+                rows = conn.execute(
+                    "SELECT paper_pk, vector FROM embeddings WHERE model = ? AND paper_pk > ?"
+                    " ORDER BY paper_pk LIMIT ?",
+                    (model, last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            pks = np.array([r[0] for r in rows], dtype=np.int64)
+            yield pks, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+
+    def get_embedding(self, model: str, pk: int) -> np.ndarray | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT vector FROM embeddings WHERE model = ? AND paper_pk = ?", (model, pk)).fetchone()
+        return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
+
+    def vector_search(
+        self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()
+    ) -> list[Hit] | None:
+        return None  # SQLite has no vector index: the caller uses the on-disk ANN index
+
+    def embedding_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- jobs and whole-database operations ------------------------------------------------------------------------
+    def job_lock(self, name: str) -> AbstractContextManager[bool]:
+        return file_lock(lock_file(self.path, name))
+
+    def table_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            tables = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+            virtual = [t[0] for t in tables if str(t[1]).upper().startswith("CREATE VIRTUAL TABLE")]
+            names = sorted(
+                t[0]
+                for t in tables
+                if t[0] != "schema_migrations"
+                and not t[0].startswith("sqlite_")
+                and not any(t[0] == v or t[0].startswith(v + "_") for v in virtual)  # search index and its shadows
+            )
+            self._local.deadline[0] = 0.0  # a full count of a large table may take a while
+            return {n: int(conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+
+    # -- meta ------------------------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def meta_items(self) -> dict[str, str]:
+        with self._read() as conn:
+            return {r[0]: r[1] for r in conn.execute("SELECT key, value FROM meta ORDER BY key")}
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta_setdefault(self, key: str, value: str) -> str:
+        with self._write() as conn:
+            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
+            return str(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])

@@ -1,1 +1,0 @@
-"""Ranking: hybrid keyword + semantic search, similar papers, and the fusion that joins rankings."""

@@ -1,0 +1,16 @@
+"""Similar papers: the nearest neighbours of a paper's embedding, itself excluded."""
+
+from __future__ import annotations
+
+from dailypapers.papers.models import Paper
+from dailypapers.papers.store.base import Store
+from dailypapers.search.vectors.index import VectorSearch
+
+
+def similar_papers(store: Store, vectors: VectorSearch, paper: Paper, k: int = 10) -> list[tuple[Paper, float]]:
+    """The ``k`` papers most similar to ``paper`` by embedding, with their cosine similarity."""
+    if paper.pk is None:
+        return []
+    hits = vectors.similar(paper.pk, k)
+    papers = {p.pk: p for p in store.get_papers_by_pk([h.pk for h in hits])}
+    return [(papers[h.pk], h.score) for h in hits if h.pk in papers]
