@@ -70,12 +70,12 @@ def import_demo(lib: Library) -> tuple[dict[str, Any], Profile]:
         lib.ingest(islice(it, per_day), added_at=day, progress=False, index=False)
     import_s = time.perf_counter() - started
     started = time.perf_counter()
-    embedded = lib.update_index(progress=False)
+    embedded = lib.search.update_index(progress=False)
     embed_s = time.perf_counter() - started
     profile = Profile()
     for paper in lib.store.iter_papers():
         profile.observe(paper)
-    n = lib.store.count_papers()
+    n = lib.papers.count()
     return {
         "papers": n,
         "import_s": import_s,
@@ -141,9 +141,9 @@ def _synthetic_number(paper: Paper) -> int:
 
 def build_index(lib: Library) -> dict[str, Any]:
     """Build the vector index from the stored embeddings; time the build."""
-    if lib.store.backend == "sqlite":
+    if lib.papers.backend == "sqlite":
         started = time.perf_counter()
-        size = lib.rebuild_index()
+        size = lib.search.rebuild_index()
         return {"index_build_s": time.perf_counter() - started, "indexed": size}
     model, dim = lib.embedder.name, lib.embedder.dim
     name, _, _ = hnsw_index(model, dim)

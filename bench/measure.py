@@ -91,7 +91,7 @@ def latencies(
     to show what that choice saves.
     """
     candidates = lib.config.candidates
-    count = lib.store.count_papers()
+    count = lib.papers.count()
     rng = np.random.default_rng(seed)
     papers = lib.store.get_papers_by_pk([int(pk) for pk in rng.integers(1, count + 1, size=len(queries))])
 
@@ -99,13 +99,13 @@ def latencies(
         return time_calls(fn, items, warmup, max_s)
 
     out = {
-        "latest_added_day": timed(lambda _: lib.store.latest_added_day(), queries),
+        "latest_added_day": timed(lambda _: lib.papers.latest_day(), queries),
         "keyword": timed(lambda q: lib.store.keyword_search(q, candidates), queries),
-        "vector": timed(lambda v: lib.vectors.search(v, candidates), list(vectors)),
-        "embed_query": timed(lib.embed_query, queries),
-        "hybrid": timed(lambda q: lib.search(q), queries),
-        "filtered_hybrid": timed(lambda q: lib.search(q, filters=filters), queries),
-        "similar": timed(lambda p: lib.similar(p, K), papers),
+        "vector": timed(lambda v: lib.search.vectors.search(v, candidates), list(vectors)),
+        "embed_query": timed(lib.search.embed_query, queries),
+        "hybrid": timed(lambda q: lib.search.query(q), queries),
+        "filtered_hybrid": timed(lambda q: lib.search.query(q, filters=filters), queries),
+        "similar": timed(lambda p: lib.search.similar(p, K), papers),
     }
     budget, lib.store.keyword_budget = lib.store.keyword_budget, 10**12
     try:
@@ -116,7 +116,7 @@ def latencies(
 
     small, embedder.SMALL_BATCH = embedder.SMALL_BATCH, 0  # no text counts as small: every torch thread is used
     try:
-        out["embed_query_all_threads"] = timed(lib.embed_query, queries)
+        out["embed_query_all_threads"] = timed(lib.search.embed_query, queries)
     finally:
         embedder.SMALL_BATCH = small
     return out
@@ -129,12 +129,12 @@ def filter_info(lib: Library, filters: Filters) -> dict[str, Any]:
         "category": filters.category,
         "since": filters.since.isoformat() if filters.since else None,
         "until": filters.until.isoformat() if filters.until else None,
-        "fraction": passing / max(1, lib.store.count_papers()),
+        "fraction": passing / max(1, lib.papers.count()),
     }
 
 
 def recall_at_k(lib: Library, queries: np.ndarray, k: int = K, efs: Sequence[int] = (400,)) -> dict[str, float]:
-    """Mean recall@k of ``lib.vectors.search`` (the ANN index) against exact search over every stored vector.
+    """Mean recall@k of ``lib.search.vectors.search`` (the ANN index) against exact search over every stored vector.
 
     ``"default"``: with the application's search effort (``ef`` / ``hnsw.ef_search`` 200 on both);
     ``"ef<N>"``: with that effort raised to N, which tells a graph that cannot find the neighbours from a search
@@ -151,7 +151,7 @@ def recall_at_k(lib: Library, queries: np.ndarray, k: int = K, efs: Sequence[int
     truth = [set(row[row >= 0].tolist()) for row in best_pks]
 
     def recall() -> float:
-        found = [{h.pk for h in lib.vectors.search(q, k)} for q in queries]
+        found = [{h.pk for h in lib.search.vectors.search(q, k)} for q in queries]
         return float(np.mean([len(f & t) / max(1, len(t)) for f, t in zip(found, truth, strict=True)]))
 
     out = {"default": recall()}

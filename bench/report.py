@@ -196,7 +196,7 @@ What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
   (`Library.search` calls it every time); keyword (`store.keyword_search`, 100 candidates, with the default
   keyword budget of `DAILYPAPERS_KEYWORD_BUDGET` rows, see docs/search.md, and again with no budget; it runs
   first, so it also pays for counting each new word's document frequency, which later phases find cached); vector
-  (`VectorSearch.search`, k=100, query vector precomputed); query embedding alone (the TorchScript trace on one
+  (`VectorIndex.search`, k=100, query vector precomputed); query embedding alone (the TorchScript trace on one
   torch thread, as the embedder does for a query, and sentence-transformers' `encode` on every core, in the
   precision `DAILYPAPERS_EMBED_PRECISION=auto` picks, for comparison); hybrid end to end (`Library.search`:
   keyword and embedding + vector search in parallel, then fusion, fetching and highlighting the first page);

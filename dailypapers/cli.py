@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from dailypapers.config import ConfigError, load_config
+from dailypapers.errors import UserError
 from dailypapers.jobs import INGEST_JOB
 from dailypapers.library import Library
 from dailypapers.papers.models import InvalidRecord
@@ -32,7 +33,7 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, SourceError, StoreError, InvalidRecord, ValueError, OSError) as exc:
+        except (ConfigError, SourceError, StoreError, UserError, InvalidRecord, ValueError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
@@ -51,7 +52,7 @@ def _library(**overrides: Any) -> Iterator[Library]:
 @contextmanager
 def _job_lock(lib: Library, name: str = INGEST_JOB) -> Iterator[None]:
     """Hold the job lock ``name`` (imports and index builds never interleave), or fail with a clear message."""
-    with lib.store.job_lock(name) as acquired:
+    with lib.papers.job_lock(name) as acquired:
         if not acquired:
             raise click.ClickException(f"another import is running (lock '{name}'); try again later")
         yield
@@ -67,7 +68,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--demo/--no-demo", default=False, help="Import the demo corpus if the database is empty.")
+@click.option(
+    "--demo/--no-demo",
+    default=False,
+    help="Import the demo corpus (DAILYPAPERS_DEMO_CORPUS, else the packaged one) over the last 10 weekdays if the "
+    "database is empty.",
+)
 @_friendly
 def init(demo: bool) -> None:
     """Create the data folder and database (or upgrade its schema)."""
@@ -75,15 +81,14 @@ def init(demo: bool) -> None:
     lib = Library(config)
     try:
         applied = lib.init()
-        click.echo(f"database ready ({lib.store.backend}); migrations applied: {', '.join(applied) or 'none'}")
+        click.echo(f"database ready ({lib.papers.backend}); migrations applied: {', '.join(applied) or 'none'}")
         with _job_lock(lib):
-            if demo and lib.store.count_papers() == 0:
-                if not config.demo_corpus.exists():
-                    raise click.ClickException(f"demo corpus not found: {config.demo_corpus} (DAILYPAPERS_DEMO_CORPUS)")
-                from dailypapers.papers.sources.jsonl import read_jsonl
+            if demo and lib.papers.count() == 0:
+                from dailypapers.demo import import_demo
 
-                _report(lib.ingest(read_jsonl(config.demo_corpus)))
-            n = lib.update_index()
+                corpus = Path(config.demo_corpus) if config.demo_corpus else None  # empty: the packaged demo
+                _report(import_demo(lib, corpus, date.today()))
+            n = lib.search.update_index()
         if n:
             click.echo(f"indexed {n} papers")
     finally:
@@ -182,7 +187,7 @@ def index() -> None:
 def index_update() -> None:
     """Embed papers that are new or changed since the last run."""
     with _library() as lib, _job_lock(lib):
-        click.echo(f"embedded {lib.update_index()} papers")
+        click.echo(f"embedded {lib.search.update_index()} papers")
 
 
 @index.command("rebuild")
@@ -190,7 +195,7 @@ def index_update() -> None:
 def index_rebuild() -> None:
     """Rebuild the vector index from scratch (embeddings of unchanged papers are reused)."""
     with _library() as lib, _job_lock(lib):
-        click.echo(f"vector index rebuilt: {lib.rebuild_index()} papers")
+        click.echo(f"vector index rebuilt: {lib.search.rebuild_index()} papers")
 
 
 @main.group()
@@ -209,7 +214,7 @@ def db_migrate() -> None:
         lib.close()
     for name in applied:
         click.echo(f"applied {name}")
-    click.echo(f"{lib.store.backend} database up to date ({len(applied)} migration(s) applied)")
+    click.echo(f"{lib.papers.backend} database up to date ({len(applied)} migration(s) applied)")
 
 
 @db.command("copy")
@@ -218,11 +223,11 @@ def db_migrate() -> None:
 @click.option("--batch", default=1000, show_default=True, help="Papers per transaction.")
 @_friendly
 def db_copy(url: str, force: bool, batch: int) -> None:
-    """Copy papers, embeddings and settings from the configured database to URL (migrated first).
+    """Copy papers, embeddings, users, votes and settings from the configured database to URL (migrated first).
 
     Then point DAILYPAPERS_DATABASE_URL at URL. Exits non-zero when the row counts of both sides differ.
     """
-    from dailypapers.papers.copy import copy_store, describe, mismatches, open_target, progress_bars
+    from dailypapers.papers.copy import describe, mismatches, open_target, progress_bars
 
     with _library() as lib, _job_lock(lib):
         dst = open_target(lib.config, url)
@@ -233,7 +238,7 @@ def db_copy(url: str, force: bool, batch: int) -> None:
                 rows = ", ".join(f"{t}: {n}" for t, n in filled.items())
                 raise click.ClickException(f"{describe(dst)} is not empty ({rows}); use --force to copy into it")
             with progress_bars() as progress:
-                counts = copy_store(lib.store, dst, batch=batch, progress=progress)
+                counts = lib.copy_to(dst, batch=batch, progress=progress)
             target = describe(dst)
         finally:
             dst.close()
@@ -265,9 +270,9 @@ def search(
         since=since.date() if since else None, until=until.date() if until else None, category=category, author=author
     )
     with _library() as lib:
-        result = lib.search(query, filters=filters, mode=mode, page=page, page_size=limit)
+        result = lib.search.query(query, filters=filters, mode=mode, page=page, page_size=limit)
     if as_json:
-        from dailypapers.web.serialize import search_json
+        from dailypapers.serialize import search_json
 
         click.echo(json.dumps(search_json(result), indent=2))
         return
@@ -307,22 +312,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @_friendly
 def backup(target: Path) -> None:
     """Copy the SQLite database to TARGET while the service runs (online backup)."""
-    config = load_config()
-    if config.backend != "sqlite":
-        raise click.ClickException("backup copies the SQLite database; for PostgreSQL use pg_dump")
-    import sqlite3
-
-    if target.exists():
-        raise click.ClickException(f"{target} exists; choose a new file")
-    src = sqlite3.connect(config.sqlite_path)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    click.echo(f"backed up {config.sqlite_path} to {target} on {date.today().isoformat()}")
+    with _library() as lib:
+        lib.papers.backup(target)
+    click.echo(f"backed up the database to {target} on {date.today().isoformat()}")
 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+from dailypapers.cli_users import users  # noqa: E402  (after `main`: the group registers itself on it)
+
+main.add_command(users)

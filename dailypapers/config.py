@@ -8,6 +8,7 @@ The environment wins over the file. ``docs/configuration.md`` lists them all; a 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,6 +39,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port `dailypapers serve` listens on."),
     Setting("workers", 1, "Number of web worker processes for `dailypapers serve`."),
     Setting(
+        "public_url",
+        "",
+        "Public base URL of the site (`https://papers.example.org`), used where a link must be absolute (the"
+        " `Link: rel=next` header of `/api/daily_papers`, links in `/papers/{id}.md`). Empty: relative links, or"
+        " the request's host only when it is the address the server itself listens on (a `Host` header is never"
+        " trusted otherwise).",
+    ),
+    Setting(
         "secret_key",
         "",
         "Key that signs voter cookies and CSRF tokens (at least 16 characters). Empty: one is generated on first "
@@ -46,12 +55,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "vote_rate_limit",
         60,
-        "Votes one voter may cast per minute (0: no limit). Each worker process counts on its own: approximate.",
+        "Votes one voter may cast per minute (0: no limit), counted in the database: shared by every worker.",
+    ),
+    Setting(
+        "signup",
+        "invite",
+        "Who may sign up: `open` (anyone), `invite` (with an admin's invite link) or `closed` (admins create"
+        " accounts with `dailypapers users create`). With no user yet, the first sign-up creates the admin.",
+    ),
+    Setting("session_days", 30, "Days a log-in session lasts without use (each use extends it)."),
+    Setting("invite_days", 14, "Days an invite link stays valid."),
+    Setting(
+        "anonymous_votes",
+        False,
+        "Let visitors without an account upvote (one vote per browser cookie, which a script can renew at will)."
+        " Off: upvoting needs a signed-in user.",
+    ),
+    Setting("login_rate_limit", "10/minute", "Log-in attempts per client address and per account (`limits` syntax)."),
+    Setting("signup_rate_limit", "5/hour", "Sign-ups per client address (`limits` syntax; `0`: no limit)."),
+    Setting(
+        "max_body_bytes",
+        1048576,
+        "Largest request body accepted, in bytes (413 beyond it, before the body is read).",
     ),
     Setting(
         "demo_corpus",
-        "../shared/corpus/papers.jsonl",
-        "JSONL file imported by `dailypapers init --demo` (and `make run`) when the database is empty.",
+        "",
+        "JSONL file imported by `dailypapers init --demo` (and `make run`) when the database is empty, spread over the"
+        " last 10 weekdays. Empty: the demo corpus that ships with the package (298 machine-learning papers).",
     ),
     Setting(
         "embed_precision",
@@ -99,9 +130,17 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    public_url: str = ""
     secret_key: str = field(default="", repr=False)  # never in a log line
     vote_rate_limit: int = 60
-    demo_corpus: Path = Path("../shared/corpus/papers.jsonl")
+    signup: str = "invite"
+    session_days: int = 30
+    invite_days: int = 14
+    anonymous_votes: bool = False
+    login_rate_limit: str = "10/minute"
+    signup_rate_limit: str = "5/hour"
+    max_body_bytes: int = 1048576
+    demo_corpus: str = ""  # a str, not a Path: Path("") would be "." (empty means the packaged demo)
     embed_precision: str = "auto"
     embed_batch: int = 64
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
@@ -168,8 +207,14 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         values[s.name] = _coerce(s, raw, target)
     if values["embed_precision"] not in ("auto", "bf16", "fp32"):
         raise ConfigError("DAILYPAPERS_EMBED_PRECISION must be auto, bf16 or fp32")
+    values["public_url"] = values["public_url"].strip().rstrip("/")
+    if values["public_url"] and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", values["public_url"]):
+        raise ConfigError(
+            "DAILYPAPERS_PUBLIC_URL must be an http(s) URL without query, e.g. https://papers.example.org"
+        )
     if 0 < len(values["secret_key"]) < MIN_SECRET_LENGTH:
         raise ConfigError(f"DAILYPAPERS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or empty)")
+    _check_accounts(values)
     if values["vote_rate_limit"] < 0:
         raise ConfigError("DAILYPAPERS_VOTE_RATE_LIMIT must be 0 (no limit) or a positive number of votes a minute")
     if values["keyword_budget"] < 1:
@@ -177,6 +222,25 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
     if values["ingest_interval"] <= 0:
         raise ConfigError("DAILYPAPERS_INGEST_INTERVAL must be a positive number of hours")
     return Config(**values)
+
+
+def _check_accounts(values: dict[str, Any]) -> None:
+    """The settings of accounts and the security layer, each with a message naming its variable."""
+    from limits import parse
+
+    if values["signup"] not in ("open", "invite", "closed"):
+        raise ConfigError("DAILYPAPERS_SIGNUP must be open, invite or closed")
+    for name in ("session_days", "invite_days", "max_body_bytes"):
+        if values[name] < 1:
+            raise ConfigError(f"DAILYPAPERS_{name.upper()} must be a positive number")
+    for name in ("login_rate_limit", "signup_rate_limit"):
+        if values[name] != "0":
+            try:
+                parse(values[name])
+            except ValueError:
+                raise ConfigError(
+                    f"DAILYPAPERS_{name.upper()} must be a rate such as '10/minute' or '5/hour' (0: no limit)"
+                ) from None
 
 
 def settings_markdown() -> str:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def run_job(library: Library, name: str, fn: Callable[[], object]) -> bool:
     """Run ``fn`` while holding the job lock ``name``; False (and nothing run) when another worker holds it."""
-    with library.store.job_lock(name) as acquired:
+    with library.papers.job_lock(name) as acquired:
         if not acquired:
             log.info("job %s skipped: already running elsewhere", name)
             return False
@@ -39,7 +39,7 @@ def run_job(library: Library, name: str, fn: Callable[[], object]) -> bool:
 
 
 def _meta_time(store: Store, key: str) -> datetime | None:
-    value = store.get_meta(key)
+    value = store.meta.get(key)
     try:
         return datetime.fromisoformat(value) if value else None
     except ValueError:
@@ -84,9 +84,9 @@ def scheduled_arxiv_ingest(library: Library) -> bool:
             records = read_arxiv(config.ingest_query, max_results=config.ingest_max_results, **arxiv_options(config))
             report = library.ingest(records, progress=False)
         except Exception:
-            store.set_meta(f"job:{INGEST_JOB}:last_failure", datetime.now(UTC).isoformat())
+            store.meta.set(f"job:{INGEST_JOB}:last_failure", datetime.now(UTC).isoformat())
             raise
-        store.set_meta(f"job:{INGEST_JOB}:last_run", started.isoformat())
+        store.meta.set(f"job:{INGEST_JOB}:last_run", started.isoformat())
         log.info("scheduled arXiv import done: %s", report.summary())
         ran = True
 

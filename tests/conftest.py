@@ -95,3 +95,17 @@ def store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
     st.migrate()
     yield st
     st.close()
+
+
+@pytest.fixture
+def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Config]:
+    """The configuration of a fresh, migrated database of the backend under test (for tests that build a
+    :class:`~dailypapers.library.Library` or run the CLI on it)."""
+    if backend == "postgres":
+        config = Config(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
+    else:
+        config = Config(data_dir=tmp_path)
+    st = open_store(config)
+    st.migrate()
+    st.close()
+    yield config

@@ -95,7 +95,7 @@ def build_demo(config: Config, *, embedder: Embedder | None = None) -> Library:
     it = iter(records)
     for day in DEMO_DAYS:
         lib.ingest(islice(it, per_day), added_at=day, progress=False, index=False)
-    lib.update_index(progress=False)
+    lib.search.update_index(progress=False)
     return lib
 
 
@@ -117,7 +117,9 @@ def server_env(config: Config, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(config: Config, *, workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
+def running_server(
+    config: Config, *, workers: int = 1, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Start `dailypapers serve` on a free loopback port; yield its base URL; stop it afterwards.
 
     The server's output goes to ``server-<port>.log`` in the data folder (a pipe nobody reads would fill up with
@@ -129,7 +131,7 @@ def running_server(config: Config, *, workers: int = 1, timeout: float = 60.0) -
     proc = subprocess.Popen(
         [sys.executable, "-m", "dailypapers", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
-        env=server_env(config),
+        env=server_env(config, **(env or {})),
         stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip

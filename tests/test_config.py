@@ -1,5 +1,6 @@
 """Settings: defaults, environment, config file, bad values, and docs that list every setting."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,14 @@ def test_every_setting_is_documented() -> None:
     missing = [s.env for s in SETTINGS if f"`{s.env}`" not in docs]
     assert not missing, f"add to docs/configuration.md: {missing}"
     assert {s.name for s in SETTINGS} == set(Config.__dataclass_fields__)
+
+
+def test_the_documented_defaults_are_the_real_ones() -> None:
+    """Every row of the settings table names a real setting with its real default, and nothing else."""
+    docs = (ROOT / "docs" / "configuration.md").read_text()
+    rows = re.findall(r"^\| `(DAILYPAPERS_[A-Z_]+)` \| `([^`]*)` \|", docs, flags=re.MULTILINE)
+    documented = dict(rows)
+    assert len(documented) == len(rows), "a setting is listed twice"
+    actual = {s.env: str(s.default) for s in SETTINGS}
+    assert documented == actual, {k: (documented.get(k), actual.get(k)) for k in set(documented) | set(actual)
+                                  if documented.get(k) != actual.get(k)}  # fmt: skip

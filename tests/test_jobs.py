@@ -233,13 +233,13 @@ def test_two_workers_race_and_the_import_runs_once(workers: list[Library], arxiv
     assert store.count_papers() == 4  # five entries, one without a title (rejected)
     assert {p.id for p in store.iter_papers()} >= ARXIV_IDS
     assert store.count_needing_embedding(HashEmbedder.name) == 0  # imported papers are indexed too
-    last_run = datetime.fromisoformat(store.get_meta(f"job:{INGEST_JOB}:last_run") or "")
+    last_run = datetime.fromisoformat(store.meta.get(f"job:{INGEST_JOB}:last_run") or "")
     assert datetime.now(UTC) - last_run < timedelta(minutes=1)
 
     # Not due again within the interval, whichever worker asks; due again once the interval has passed.
     assert not scheduled_arxiv_ingest(workers[0]) and not scheduled_arxiv_ingest(workers[1])
     assert _first_pages(arxiv) == 1
-    store.set_meta(f"job:{INGEST_JOB}:last_run", (last_run - timedelta(hours=25)).isoformat())
+    store.meta.set(f"job:{INGEST_JOB}:last_run", (last_run - timedelta(hours=25)).isoformat())
     assert scheduled_arxiv_ingest(workers[0])
     assert _first_pages(arxiv) == 2
     assert store.count_papers() == 4  # the same papers again: unchanged
@@ -250,8 +250,8 @@ def test_failed_import_is_recorded_and_retried_later(workers: list[Library], arx
     with pytest.raises(Exception, match="503"):
         scheduled_arxiv_ingest(workers[0])
     store = workers[0].store
-    assert store.get_meta(f"job:{INGEST_JOB}:last_run") is None
-    assert store.get_meta(f"job:{INGEST_JOB}:last_failure") is not None
+    assert store.meta.get(f"job:{INGEST_JOB}:last_run") is None
+    assert store.meta.get(f"job:{INGEST_JOB}:last_failure") is not None
     assert RETRY_S - 60 < seconds_until_due(store, INGEST_JOB, timedelta(hours=24)) <= RETRY_S
     assert not scheduled_arxiv_ingest(workers[1])  # the other worker does not hammer arXiv right away
     assert len(arxiv.seen) == 1
@@ -261,7 +261,7 @@ def test_schedulers_of_two_workers_run_the_import_once(workers: list[Library], a
     schedulers = [start_scheduler(lib, first_delay=0.05) for lib in workers]
     try:
         deadline = time.monotonic() + 30
-        while workers[0].store.get_meta(f"job:{INGEST_JOB}:last_run") is None:
+        while workers[0].store.meta.get(f"job:{INGEST_JOB}:last_run") is None:
             assert time.monotonic() < deadline, "the scheduled import did not run"
             time.sleep(0.05)
         time.sleep(1.0)  # both schedulers have had their turn by now
@@ -291,7 +291,10 @@ def _env(config: Config) -> dict[str, str | None]:
 
 @pytest.mark.parametrize(
     "args",
-    [["ingest", "jsonl", str(ROOT / "tests" / "papers" / "sources" / "fixtures" / "papers_small.jsonl")], ["index", "update"]],
+    [
+        ["ingest", "jsonl", str(ROOT / "tests" / "papers" / "sources" / "fixtures" / "papers_small.jsonl")],
+        ["index", "update"],
+    ],
     ids=["ingest", "index-update"],
 )
 def test_cli_refuses_to_import_while_another_import_runs(store: Store, config: Config, args: list[str]) -> None:

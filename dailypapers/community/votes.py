@@ -1,169 +1,69 @@
-"""Community votes in the database: the vote methods of both stores (mixins of ``SQLiteStore`` and ``PostgresStore``).
+"""Community votes: one row of ``votes (paper_pk, voter, created_at)`` per paper and voter, queried once for both
+backends (SQLAlchemy Core, :mod:`dailypapers.db.schema`).
 
-A vote is a row of ``votes (paper_pk, voter, created_at)``, one per paper and anonymous voter (migration 0002).
-Triggers keep ``papers.votes_count`` equal to the paper's number of votes in the same transaction, so a paper's
-upvotes (``papers.upvotes``, imported, plus ``votes_count``) are one column read away and always agree with the
-votes, whichever process — web worker, another machine, ``db copy`` — wrote them. Nothing about votes is kept in
-process memory. Each write is one transaction of the store's writer (``_write``), like every other write.
+A voter is a signed-in user (``user:<id>``, see :attr:`dailypapers.accounts.models.User.voter`) or, only when an
+admin turns on ``DAILYPAPERS_ANONYMOUS_VOTES``, an anonymous browser cookie. Votes stored before accounts existed
+are anonymous ones; they are kept and still counted. Triggers (migration 0002) keep ``papers.votes_count`` equal
+to the paper's number of votes in the same transaction, so a paper's upvotes (``papers.upvotes``, imported, plus
+``votes_count``) are one column read away and agree with the votes whichever process wrote them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
-from dailypapers.papers.models import utc
-from dailypapers.papers.store.base import Vote
+from sqlalchemy import delete, func, select
 
-if TYPE_CHECKING:
-    import sqlite3
-
-    from dailypapers.papers.store.pg_vectors import Conn
+from dailypapers.db.engine import Database
+from dailypapers.db.schema import papers, votes
+from dailypapers.errors import BadInput
 
 MAX_VOTER_LENGTH = 128
+_CHUNK = 500  # keys per IN (...) list: far below SQLite's 32,766 bound parameters
 
 
 def check_voter(voter: str) -> str:
-    """``voter`` if it is a usable voter id (1 to :data:`MAX_VOTER_LENGTH` characters), else ``ValueError``."""
+    """``voter`` if it is a usable voter id (1 to :data:`MAX_VOTER_LENGTH` characters), else :class:`BadInput`."""
     if not isinstance(voter, str) or not 0 < len(voter) <= MAX_VOTER_LENGTH:
-        raise ValueError(f"a voter id must be 1 to {MAX_VOTER_LENGTH} characters")
+        raise BadInput(f"a voter id must be 1 to {MAX_VOTER_LENGTH} characters")
     return voter
 
 
-class SQLiteVotes:
-    """Vote methods on SQLite (a mixin of :class:`dailypapers.papers.store.sqlite.SQLiteStore`)."""
+class Votes:
+    """Upvotes on the configured database."""
 
-    if TYPE_CHECKING:  # supplied by SQLiteStore
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-        def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-        def _write(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-    def set_vote(self, paper_id: str, voter: str, up: bool) -> int | None:
+    def cast(self, paper_id: str, voter: str, up: bool) -> int | None:
+        """Record (``up``) or withdraw ``voter``'s upvote of paper ``paper_id``, idempotently, in one transaction.
+        Returns the paper's upvotes afterwards (imported + community), or None when no paper has that id."""
         check_voter(voter)
-        with self._write() as conn:
-            row = conn.execute("SELECT pk FROM papers WHERE id = ?", (paper_id,)).fetchone()
-            if row is None:
+        with self.db.write() as conn:
+            pk = conn.execute(select(papers.c.pk).where(papers.c.id == paper_id)).scalar_one_or_none()
+            if pk is None:
                 return None
             if up:
-                conn.execute(
-                    "INSERT INTO votes (paper_pk, voter, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (row[0], voter, datetime.now(UTC).isoformat()),
-                )
+                stmt = self.db.insert(votes).values(paper_pk=pk, voter=voter, created_at=datetime.now(UTC))
+                conn.execute(stmt.on_conflict_do_nothing())
             else:
-                conn.execute("DELETE FROM votes WHERE paper_pk = ? AND voter = ?", (row[0], voter))
-            return int(conn.execute("SELECT upvotes + votes_count FROM papers WHERE pk = ?", (row[0],)).fetchone()[0])
+                conn.execute(delete(votes).where(votes.c.paper_pk == pk, votes.c.voter == voter))
+            total = select(papers.c.upvotes + papers.c.votes_count).where(papers.c.pk == pk)
+            return int(conn.execute(total).scalar_one())
 
     def voted(self, voter: str, paper_pks: Sequence[int]) -> set[int]:
+        """The keys among ``paper_pks`` of the papers ``voter`` has upvoted."""
         pks = [int(pk) for pk in paper_pks]
-        if not pks:
-            return set()
         found: set[int] = set()
-        with self._read() as conn:
-            for i in range(0, len(pks), 500):
-                chunk = pks[i : i + 500]
-                sql = f"SELECT paper_pk FROM votes WHERE voter = ? AND paper_pk IN ({', '.join('?' * len(chunk))})"
-                found.update(r[0] for r in conn.execute(sql, [voter, *chunk]))
+        with self.db.read() as conn:
+            for i in range(0, len(pks), _CHUNK):
+                query = select(votes.c.paper_pk).where(
+                    votes.c.voter == voter, votes.c.paper_pk.in_(pks[i : i + _CHUNK])
+                )
+                found.update(int(pk) for pk in conn.execute(query).scalars())
         return found
 
-    def count_votes(self) -> int:
-        with self._read() as conn:
-            return int(conn.execute("SELECT count(*) FROM votes").fetchone()[0])
-
-    def iter_votes(self, batch: int = 1000) -> Iterator[Vote]:
-        last: tuple[int, str] = (0, "")
-        while True:
-            with self._read() as conn:
-                rows = conn.execute(
-                    "SELECT v.paper_pk, v.voter, v.created_at, p.id FROM votes v JOIN papers p ON p.pk = v.paper_pk"
-                    " WHERE (v.paper_pk, v.voter) > (?, ?) ORDER BY v.paper_pk, v.voter LIMIT ?",
-                    (*last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            last = (rows[-1][0], rows[-1][1])
-            yield from (Vote(r[3], r[1], datetime.fromisoformat(r[2])) for r in rows)
-
-    def save_votes(self, votes: Sequence[Vote]) -> int:
-        if not votes:
-            return 0
-        added = 0
-        with self._write() as conn:
-            for vote in votes:
-                added += conn.execute(
-                    "INSERT INTO votes (paper_pk, voter, created_at) SELECT pk, ?, ? FROM papers WHERE id = ?"
-                    " ON CONFLICT DO NOTHING",
-                    (check_voter(vote.voter), _iso(vote.created_at), vote.paper_id),
-                ).rowcount
-        return added
-
-
-class PgVotes:
-    """Vote methods on PostgreSQL (a mixin of :class:`dailypapers.papers.store.postgres.PostgresStore`)."""
-
-    if TYPE_CHECKING:  # supplied by PostgresStore
-
-        def _write(self) -> AbstractContextManager[Conn]: ...
-
-        def _rows(self, query: Any, params: Any = (), *, binary: bool = False) -> list[Any]: ...
-
-    def set_vote(self, paper_id: str, voter: str, up: bool) -> int | None:
-        check_voter(voter)
-        with self._write() as conn:
-            row = conn.execute("SELECT pk FROM papers WHERE id = %s", (paper_id,)).fetchone()
-            if row is None:
-                return None
-            if up:
-                conn.execute(
-                    "INSERT INTO votes (paper_pk, voter) VALUES (%s, %s) ON CONFLICT DO NOTHING", (row["pk"], voter)
-                )
-            else:
-                conn.execute("DELETE FROM votes WHERE paper_pk = %s AND voter = %s", (row["pk"], voter))
-            total = conn.execute("SELECT upvotes + votes_count AS n FROM papers WHERE pk = %s", (row["pk"],))
-            return int(total.fetchone()["n"])  # type: ignore[index]
-
-    def voted(self, voter: str, paper_pks: Sequence[int]) -> set[int]:
-        if not paper_pks:
-            return set()
-        rows = self._rows(
-            "SELECT paper_pk FROM votes WHERE voter = %s AND paper_pk = ANY(%s)", (voter, [int(pk) for pk in paper_pks])
-        )
-        return {int(r["paper_pk"]) for r in rows}
-
-    def count_votes(self) -> int:
-        return int(self._rows("SELECT count(*) AS n FROM votes")[0]["n"])
-
-    def iter_votes(self, batch: int = 1000) -> Iterator[Vote]:
-        last: tuple[int, str] = (0, "")
-        while True:
-            rows = self._rows(
-                "SELECT v.paper_pk, v.voter, v.created_at, p.id FROM votes v JOIN papers p ON p.pk = v.paper_pk"
-                " WHERE (v.paper_pk, v.voter) > (%s, %s) ORDER BY v.paper_pk, v.voter LIMIT %s",
-                (*last, batch),
-            )
-            if not rows:
-                return
-            last = (rows[-1]["paper_pk"], rows[-1]["voter"])
-            yield from (Vote(r["id"], r["voter"], r["created_at"]) for r in rows)
-
-    def save_votes(self, votes: Sequence[Vote]) -> int:
-        if not votes:
-            return 0
-        with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO votes (paper_pk, voter, created_at)"
-                " SELECT p.pk, t.voter, t.created_at FROM unnest(%s::text[], %s::text[], %s::timestamptz[])"
-                " AS t(id, voter, created_at) JOIN papers p ON p.id = t.id ON CONFLICT DO NOTHING",
-                (
-                    [v.paper_id for v in votes],
-                    [check_voter(v.voter) for v in votes],
-                    [utc(v.created_at) for v in votes],
-                ),
-            )
-            return max(cur.rowcount, 0)
-
-
-def _iso(moment: datetime) -> str:
-    return utc(moment).isoformat()  # type: ignore[union-attr]
+    def count(self) -> int:
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(votes)).scalar_one())

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from dailypapers.papers.store.base import StoreError
+from dailypapers.errors import StoreError
 
 JOB_LOCK_SPACE = 0x6470_6A62  # "dpjb": first key of every job lock
 CONNECT_TIMEOUT_S = 10

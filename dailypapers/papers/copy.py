@@ -1,36 +1,39 @@
 """Copy a whole dailypapers database into another one, either way between SQLite and PostgreSQL.
 
-:func:`copy_store` (behind ``dailypapers db copy --to URL``) goes through the
-:class:`~dailypapers.papers.store.base.Store` protocol only, so any pair of backends works:
+:func:`copy_store` (behind ``dailypapers db copy --to URL``) has two parts:
 
-* papers, in key order and batches of ``batch`` (one transaction each), with ``upsert_papers``: every field is
-  kept as stored, ``added_at``, ``upvotes`` (the imported part) and ``version`` included; their authors and
-  categories come with them;
-* votes, re-keyed by paper id, ``created_at`` kept (the target's triggers count them into its ``votes_count``, so
-  each paper's upvotes come out the same);
-* embeddings, per model, re-keyed by paper id (the integer keys differ between databases). An embedding computed
-  from an older text of its paper (a paper updated by ``ingest --no-index`` and not re-indexed since) is left
-  out: the target computes it anew on ``dailypapers index update``, as the source would have;
-* meta (settings kept in the database, job times), as they are.
+* papers and embeddings go through the :class:`~dailypapers.papers.store.base.Store` protocol (their tables are
+  the backend-specific ones): papers in key order and batches of ``batch`` (one transaction each) with
+  ``upsert_papers``, every field kept as stored (``added_at``, imported ``upvotes`` and ``version`` included),
+  authors and categories with them; embeddings per model, re-keyed by paper id (the integer keys differ between
+  databases). An embedding computed from an older text of its paper is left out: the target computes it anew on
+  ``dailypapers index update``, as the source would have;
+* every plain table (:data:`dailypapers.db.schema.COPY_ORDER`: meta, users, sessions, tokens, invites, votes) is
+  copied by one table-driven loop over SQLAlchemy Core, rows kept as they are, the columns holding a paper's key
+  (:data:`~dailypapers.db.schema.PAPER_KEYED`) re-keyed by paper id. A table added by a later migration joins
+  the copy by being listed there; the target's triggers count the copied votes into ``votes_count``.
 
-Then it counts rows on both sides. ``authors`` is not compared (it is a name lookup filled from the papers'
-author lists; names no paper uses any more are not copied). A table this module does not know — added by a
-later migration without a copy step here — shows up as a mismatch instead of being lost silently.
+Then it counts rows on both sides. ``authors`` is not compared (a name lookup filled from the papers' author
+lists; names no paper uses any more are not copied), nor ``rate_limits`` (counters of the last minutes). A table
+this module does not know shows up as a mismatch instead of being lost silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
+from sqlalchemy import Table, func, select, tuple_
 from tqdm import tqdm
 
 from dailypapers.config import Config
+from dailypapers.db.engine import Database
+from dailypapers.db.schema import COPY_ORDER, NOT_COPIED, PAPER_KEYED
 from dailypapers.papers.models import Paper
 from dailypapers.papers.store import Store, StoreError, open_store
 
@@ -41,10 +44,10 @@ COPIED_TABLES = {
     "paper_authors": "with the papers",
     "paper_categories": "with the papers",
     "embeddings": "per model, re-keyed by paper id",
-    "votes": "re-keyed by paper id",
-    "meta": "key by key",
+    **{t.name: "table-driven, rows as they are" for t in COPY_ORDER},
+    **{t.name: "not copied (short-lived counters)" for t in NOT_COPIED},
 }
-UNCOMPARED = ("authors", "embeddings")  # embeddings are compared per model instead
+UNCOMPARED = ("authors", "embeddings", *(t.name for t in NOT_COPIED))  # embeddings: compared per model instead
 
 Progress = Callable[[str, int, int], None]  # (step, rows done, rows in all)
 T = TypeVar("T")
@@ -53,20 +56,64 @@ T = TypeVar("T")
 def copy_store(
     src: Store, dst: Store, *, batch: int = 1000, progress: Progress | None = None
 ) -> dict[str, tuple[int, int]]:
-    """Copy everything in ``src`` into the migrated store ``dst``; return ``{table: (rows in src, rows in dst)}``.
+    """Copy everything in ``src`` (its paper store and its plain tables, ``src.db``) into the migrated ``dst``;
+    return ``{table: (rows in src, rows in dst)}``.
 
     Embeddings are counted per model as ``embeddings[MODEL]`` (source: the embeddings that were copied, i.e. not
     stale). :func:`mismatches` picks the entries that differ.
     """
     step = progress or (lambda name, done, total: None)
     _copy_papers(src, dst, batch, step)
-    _copy_votes(src, dst, batch, step)
     copied = _copy_embeddings(src, dst, batch, step)
-    items = src.meta_items()
-    for n, (key, value) in enumerate(items.items(), start=1):
-        dst.set_meta(key, value)
-        step("meta", n, len(items))
+    rekey = _paper_keys(src, dst, batch)
+    for table in COPY_ORDER:
+        _copy_table(table, src.db, dst.db, rekey, batch, step)
     return compare(src, dst, copied)
+
+
+def _paper_keys(src: Store, dst: Store, batch: int) -> dict[int, int]:
+    """Source paper key -> target paper key, through the paper ids."""
+    dst_pk = {p.id: p.pk for p in dst.iter_papers(batch)}
+    keys: dict[int, int] = {}
+    for paper in src.iter_papers(batch):
+        target = dst_pk.get(paper.id)
+        if paper.pk is not None and target is not None:
+            keys[paper.pk] = target
+    return keys
+
+
+def _copy_table(table: Table, src: Database, dst: Database, rekey: dict[int, int], batch: int, step: Progress) -> None:
+    """Copy every row of ``table``, in primary-key order, ``batch`` rows a transaction (rows already in the
+    target are kept: a copy run twice adds nothing)."""
+    keyed = PAPER_KEYED.get(table.name)
+    order = list(table.primary_key.columns)
+    with src.read() as conn:
+        total = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    done = 0
+    for rows in _batches(src, table, order, batch):
+        values = [dict(r._mapping) for r in rows]
+        if keyed:  # a row whose paper did not reach the target is left out (and shows up as a mismatch)
+            values = [{**v, keyed: rekey[v[keyed]]} for v in values if v[keyed] in rekey]
+        if values:
+            with dst.write() as conn:
+                conn.execute(dst.insert(table).values(values).on_conflict_do_nothing())
+        done += len(rows)
+        step(table.name, done, total)
+
+
+def _batches(db: Database, table: Table, order: list[Any], batch: int) -> Iterator[Sequence[Any]]:
+    """The rows of ``table`` in primary-key order, ``batch`` at a time (keyset pagination, one read each)."""
+    last: tuple[Any, ...] | None = None
+    while True:
+        query = select(table).order_by(*order).limit(batch)
+        if last is not None:
+            query = query.where(tuple_(*order) > tuple_(*last))
+        with db.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        last = tuple(getattr(rows[-1], c.name) for c in order)
+        yield rows
 
 
 def _copy_batched(
@@ -89,10 +136,6 @@ def _copy_batched(
 def _copy_papers(src: Store, dst: Store, batch: int, step: Progress) -> None:
     papers = (dataclasses.replace(p, pk=None) for p in src.iter_papers(batch))
     _copy_batched("papers", papers, src.count_papers(), dst.upsert_papers, batch, step)
-
-
-def _copy_votes(src: Store, dst: Store, batch: int, step: Progress) -> None:
-    _copy_batched("votes", src.iter_votes(batch), src.count_votes(), dst.save_votes, batch, step)
 
 
 def _copy_embeddings(src: Store, dst: Store, batch: int, step: Progress) -> dict[str, int]:

@@ -3,6 +3,12 @@
 A paper is identified by its arXiv id without version (``2106.09685``, ``hep-th/9901001``) when one is known,
 otherwise by a stable id derived from its normalised title (``dp-`` + 12 hex digits), so that importing the same
 paper twice never creates two rows.
+
+:func:`make_paper` is the one gate every source passes through, so the rules that protect the rest of the system
+from hostile input live there once: control characters are removed from every text field (a title must not be able
+to drive the terminal of whoever runs ``dailypapers search``), numbers are bounded to what both databases store
+(:data:`MAX_UPVOTES`, :data:`MAX_VERSION`), and a date that cannot be expressed in UTC is an invalid record, never a
+crash.
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ ARXIV_ID_RE = re.compile(
     re.IGNORECASE,
 )
 TITLE_ID_PREFIX = "dp-"
+MAX_UPVOTES = 1_000_000_000
+"""Largest imported upvote count. PostgreSQL stores upvotes (and community votes) as 32-bit INTEGERs and sorts by
+their sum, so the bound leaves room below 2**31 for a billion community votes; SQLite's 64-bit integers hold it too."""
+MAX_VERSION = 9_999
+"""Largest arXiv version number accepted (real papers stay far below a hundred; both databases store it)."""
+_MAX_VERSION_DIGITS = 18  # longer version suffixes are not converted at all (int() of huge strings is slow/refused)
 _URL_RE = re.compile(r"https?://[^\s<>\"'{}|\\^`\]\[)]+")
 _CODE_HOSTS = ("github.com/", "gitlab.com/", "bitbucket.org/", "huggingface.co/", "codeberg.org/")
 
@@ -36,7 +48,9 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
     m = ARXIV_ID_RE.match(text.strip())
     if not m:
         return None
-    base = m.group(1)
+    base, version = m.group(1), m.group(2)
+    if version is not None and len(version) > _MAX_VERSION_DIGITS:
+        return None
     if "/" not in base:  # YYMM.NNNN until 1412, YYMM.NNNNN from 1501 on
         yymm, num = base.split(".")
         if not 1 <= int(yymm[2:]) <= 12 or len(num) != (4 if yymm < "1501" else 5):
@@ -45,12 +59,29 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
         archive, num = base.split("/")
         head, _, sub = archive.partition(".")
         base = f"{head.lower()}.{sub.upper()}/{num}" if sub else f"{head.lower()}/{num}"
-    return base, int(m.group(2)) if m.group(2) else None
+    return base, int(version) if version else None
+
+
+# C0 controls, DEL and C1 controls: whitespace among them (tab, line breaks, NEL, separators) becomes a space,
+# the rest (NUL, BEL, ESC, ...) is deleted; lone surrogates (JSON text may hold "\ud800") cannot be stored in UTF-8.
+_CONTROLS = {c: (" " if chr(c).isspace() else None) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters: whitespace controls become spaces, the others are removed, and lone
+    surrogates become U+FFFD."""
+    return _SURROGATES.sub("\N{REPLACEMENT CHARACTER}", text.translate(_CONTROLS))
 
 
 def normalize_space(text: str | None) -> str:
     """Collapse hard line breaks and runs of whitespace into single spaces (LaTeX is kept as written)."""
     return " ".join((text or "").split())
+
+
+def clean_text(text: str | None) -> str:
+    """:func:`strip_controls` then :func:`normalize_space`: the form every text field of a :class:`Paper` has."""
+    return normalize_space(strip_controls(text or ""))
 
 
 def normalize_title(title: str) -> str:
@@ -86,6 +117,15 @@ def utc(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def utc_field(dt: datetime | None, field: str) -> datetime | None:
+    """:func:`utc` for a source's date field: an instant outside years 1-9999 in UTC (``9999-12-31T23:59:59-01:00``)
+    is an :class:`InvalidRecord` naming ``field``, not an ``OverflowError``."""
+    try:
+        return utc(dt)
+    except OverflowError:
+        raise InvalidRecord(f"{field} is out of range in UTC: {dt!s}") from None
 
 
 @dataclass
@@ -139,6 +179,44 @@ class Paper:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+_TEXT_FIELDS = ("comment", "journal_ref", "doi", "abs_url", "pdf_url", "code_url", "project_url", "primary_category")
+
+
+def _bounded_int(value: object, name: str, low: int, high: int) -> int:
+    """``value`` as an int in [low, high]; an :class:`InvalidRecord` otherwise (the databases cannot store more)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecord(f"{name} must be an integer, got {type(value).__name__}")
+    if not low <= value <= high:  # the message never prints the number: str() of a huge int can itself fail
+        raise InvalidRecord(f"{name} is out of range (from {low:,} to {high:,})")
+    return value
+
+
+def _paper_id(arxiv_id: object, title: str) -> tuple[str, int | None]:
+    """``(id, version from the id)``: an arXiv id, dailypapers' own title id (as exported) or, without one, the
+    title id."""
+    if not arxiv_id:
+        return title_id(title), None
+    text = str(arxiv_id).strip()
+    if text.startswith(TITLE_ID_PREFIX):  # our own export (JSONL, /api/daily_papers): it must name this title
+        if text != title_id(title):
+            raise InvalidRecord(f"id {text!r} does not match the title (expected {title_id(title)!r})")
+        return text, None
+    parsed = parse_arxiv_id(text)
+    if parsed is None:
+        raise InvalidRecord(f"not an arXiv id: {arxiv_id!r}")
+    return parsed
+
+
+def _authors(names: object, affiliations: object) -> tuple[list[str], list[str | None]]:
+    """Cleaned author names, empty ones dropped together with their affiliation (the lists stay aligned)."""
+    names_in = [clean_text(str(a)) for a in names or []]  # type: ignore[attr-defined]
+    affs_in = [clean_text(a) or None if a is not None else None for a in affiliations or []]  # type: ignore[attr-defined]
+    kept = [(i, name) for i, name in enumerate(names_in) if name]
+    authors = [name for _, name in kept]
+    affs = [affs_in[i] if i < len(affs_in) else None for i, _ in kept] if affs_in else []
+    return authors, affs
+
+
 def make_paper(
     *,
     title: str | None,
@@ -147,41 +225,43 @@ def make_paper(
     source: str,
     **fields: object,
 ) -> Paper:
-    """Build a validated :class:`Paper` from a source's fields: normalises text, derives id and links.
+    """Build a validated :class:`Paper` from a source's fields: cleans text, derives id and links, bounds numbers.
 
-    Raises :class:`InvalidRecord` with a reason when the record lacks a title or abstract or has a bad id.
+    Raises :class:`InvalidRecord` with a reason when the record lacks a title or abstract, has a bad id, an
+    upvote count or version out of range, or a date that overflows in UTC.
     """
-    title_s = normalize_space(title)
-    abstract_s = normalize_space(abstract)
+    title_s = clean_text(title)
+    abstract_s = clean_text(abstract)
     if not title_s:
         raise InvalidRecord("missing title")
     if not abstract_s:
         raise InvalidRecord("missing abstract")
-    version = fields.pop("version", None)
-    if arxiv_id:
-        parsed = parse_arxiv_id(str(arxiv_id))
-        if parsed is None:
-            raise InvalidRecord(f"not an arXiv id: {arxiv_id!r}")
-        pid, id_version = parsed
-        version = version or id_version
+    pid, id_version = _paper_id(arxiv_id, title_s)
+    version = fields.pop("version", None) or id_version
+    if version is not None:
+        version = _bounded_int(version, "version", 1, MAX_VERSION)
+    if not pid.startswith(TITLE_ID_PREFIX):
         fields.setdefault("abs_url", f"https://arxiv.org/abs/{pid}")
         fields.setdefault("pdf_url", f"https://arxiv.org/pdf/{pid}")
-    else:
-        pid = title_id(title_s)
+    fields["upvotes"] = _bounded_int(fields.get("upvotes") or 0, "upvotes", 0, MAX_UPVOTES)
+    for key in _TEXT_FIELDS:
+        value = fields.get(key)
+        fields[key] = (clean_text(str(value)) or None) if value is not None else None
     code, project = find_links(abstract_s)
-    fields.setdefault("code_url", code)
-    fields.setdefault("project_url", project)
+    fields["code_url"] = fields["code_url"] or code
+    fields["project_url"] = fields["project_url"] or project
     for key in ("published", "updated"):
-        fields[key] = utc(fields.get(key))  # type: ignore[arg-type]
-    categories = [str(c) for c in fields.get("categories") or []]  # type: ignore[attr-defined]
+        fields[key] = utc_field(fields.get(key), key)  # type: ignore[arg-type]
+    raw_categories: list[object] = list(fields.get("categories") or [])  # type: ignore[call-overload]
+    categories = list(dict.fromkeys(c for c in (clean_text(str(c)) for c in raw_categories) if c))
     fields["categories"] = categories
-    fields.setdefault("primary_category", categories[0] if categories else None)
-    authors = [normalize_space(a) for a in fields.pop("authors", None) or [] if normalize_space(a)]  # type: ignore[attr-defined]
+    fields["primary_category"] = fields["primary_category"] or (categories[0] if categories else None)
+    authors, fields["affiliations"] = _authors(fields.pop("authors", None), fields.get("affiliations"))
     return Paper(
         id=pid,
         title=title_s,
         abstract=abstract_s,
-        version=int(version) if version else None,  # type: ignore[call-overload]
+        version=version,  # type: ignore[arg-type]
         authors=authors,
         source=source,
         **fields,  # type: ignore[arg-type]

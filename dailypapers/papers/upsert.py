@@ -4,7 +4,8 @@ The rule, applied paper by paper in batch
 order: a paper matches the stored row with its id, else (title id ↔ arXiv id) the lowest-key row with its
 normalised title when either id is a title id; a title-only record never replaces an arXiv one; ``decide`` says
 add, update or keep; upvotes never decrease. Later papers in the batch see the effect of earlier ones.
-The PostgreSQL store fetches every row a batch can match in one query, plans here, and writes the plan in bulk.
+This is the only place the rule is written: both stores fetch every row a batch can match (by id and by normalised
+title, :func:`match_keys`), plan here, and write the plan in bulk.
 """
 
 from __future__ import annotations
@@ -47,8 +48,20 @@ class Step:
     slot: Slot = field(repr=False)
 
 
-def plan_upsert(papers: Sequence[Paper], stored: Iterable[Mapping[str, Any]]) -> tuple[list[Step], UpsertCounts]:
-    """The writes that upserting ``papers`` takes, given ``stored`` rows (every row with one of their ids or titles)."""
+def match_keys(papers: Sequence[Paper]) -> tuple[list[str], list[str]]:
+    """The ids and the normalised titles of ``papers``, in batch order: a stored row can match by either."""
+    return [p.id for p in papers], [normalize_title(p.title) for p in papers]
+
+
+def plan_upsert(
+    papers: Sequence[Paper], stored: Iterable[Mapping[str, Any]], norms: Sequence[str] | None = None
+) -> tuple[list[Step], UpsertCounts]:
+    """The writes that upserting ``papers`` takes, given ``stored`` rows (every row with one of their ids or titles).
+
+    ``norms``: the papers' normalised titles when the caller has them already (from :func:`match_keys`).
+    """
+    if norms is None:
+        norms = match_keys(papers)[1]
     by_id: dict[str, Slot] = {}
     by_norm: dict[str, list[Slot]] = defaultdict(list)
     for r in stored:
@@ -58,8 +71,7 @@ def plan_upsert(papers: Sequence[Paper], stored: Iterable[Mapping[str, Any]]) ->
     new_keys = itertools.count(_NEW)
     steps: list[Step] = []
     counts = UpsertCounts()
-    for paper in papers:
-        norm = normalize_title(paper.title)
+    for paper, norm in zip(papers, norms, strict=True):
         match = by_id.get(paper.id)
         if match is None:  # the same paper under its title id (imported without arXiv id), or vice versa
             title_id = paper.id.startswith(TITLE_ID_PREFIX)

@@ -1,6 +1,7 @@
 """Hybrid search: BM25 and embedding rankings fused, exact ids and titles pinned first, filtered and paged.
 
-Runs the same on both backends: the store supplies the keyword ranking, :class:`VectorSearch` the semantic one.
+Runs the same on both backends: the store supplies the keyword ranking, a
+:class:`~dailypapers.search.vectors.base.VectorIndex` the semantic one.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from markupsafe import Markup
 
+from dailypapers.errors import BadInput
 from dailypapers.papers.models import Paper, parse_arxiv_id
 from dailypapers.papers.store.base import Filters, Hit, Store
 from dailypapers.papers.store.terms import query_terms
 from dailypapers.search.fusion import reciprocal_rank_fusion
 from dailypapers.search.highlight import highlight
-from dailypapers.search.vectors.index import VectorSearch
+from dailypapers.search.vectors.base import VectorIndex
 
 MODES = ("hybrid", "keyword", "semantic")
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="keyword-search")
@@ -66,7 +68,7 @@ def pinned_paper(store: Store, query: str, filters: Filters) -> Paper | None:
 
 def hybrid_search(
     store: Store,
-    vectors: VectorSearch | None,
+    vectors: VectorIndex | None,
     embed: Callable[[str], np.ndarray] | None,
     query: str,
     *,
@@ -79,9 +81,9 @@ def hybrid_search(
 ) -> SearchPage:
     """Rank papers for ``query``. ``embed`` turns text into a query vector; without it search is keyword-only."""
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        raise BadInput(f"mode must be one of {', '.join(MODES)}")
     if page < 1 or page_size < 1:
-        raise ValueError("page and page_size must be positive")
+        raise BadInput("page and page_size must be positive")
     query = " ".join(query.split())
     result = SearchPage(query=query, mode=mode, filters=filters, page=page, page_size=page_size, total=0)
     if not query:

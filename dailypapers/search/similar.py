@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dailypapers.papers.models import Paper
 from dailypapers.papers.store.base import Store
-from dailypapers.search.vectors.index import VectorSearch
+from dailypapers.search.vectors.base import VectorIndex
 
 
-def similar_papers(store: Store, vectors: VectorSearch, paper: Paper, k: int = 10) -> list[tuple[Paper, float]]:
+def similar_papers(store: Store, vectors: VectorIndex, paper: Paper, k: int = 10) -> list[tuple[Paper, float]]:
     """The ``k`` papers most similar to ``paper`` by embedding, with their cosine similarity."""
     if paper.pk is None:
         return []

@@ -2,5 +2,5 @@
 
 Start it with ``dailypapers serve`` (or ``uvicorn dailypapers.web.app:create_app --factory``). Every page reads
 the data it shows from :class:`dailypapers.library.Library`; its JSON twin under ``/api/`` serialises the same
-data with :mod:`dailypapers.web.serialize`.
+data with :mod:`dailypapers.serialize`.
 """

@@ -12,20 +12,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from dailypapers.config import load_config
 from dailypapers.jobs import start_scheduler
 from dailypapers.library import Library
-from dailypapers.web.errors import SECURITY_HEADERS, install_error_handlers
-from dailypapers.web.middleware import ResponseStartMiddleware
-from dailypapers.web.routes import api, hf, pages, papers, search, votes
+from dailypapers.web.errors import SECURITY_HEADERS, error_response, install_error_handlers
+from dailypapers.web.middleware import RequestIdMiddleware, ResponseStartMiddleware
+from dailypapers.web.routes import LibraryDep, account_api, accounts, allow_head, api, hf, pages, papers, search, votes
 from dailypapers.web.schemas import HealthOut
+from dailypapers.web.security.bodylimit import BodyLimitMiddleware, too_large_message
+from dailypapers.web.security.cookies import CookieMiddleware
+from dailypapers.web.security.csrf import protect
+from dailypapers.web.security.ratelimit import RateLimits
 from dailypapers.web.templating import STATIC_DIR
-from dailypapers.web.voters import VoterCookieMiddleware
 
 log = logging.getLogger("dailypapers.web")
 
@@ -41,10 +44,23 @@ class SecurityHeadersMiddleware(ResponseStartMiddleware):
 def warm_up(library: Library) -> None:
     """Load the embedding model and open the vector index, so the first search is as fast as the others."""
     try:
-        library.embed_query("warm up")
-        _ = library.vectors
+        library.search.embed_query("warm up")
+        _ = library.search.vectors
     except Exception:  # a failed warm-up only means the first search pays for loading
         log.warning("warming up the embedding model failed", exc_info=True)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 413 answer of :class:`BodyLimitMiddleware`, in the site's error shape."""
+    request = Request(scope, receive)
+    await error_response(request, 413, too_large_message(scope["state"]["body_limit"]))(scope, receive, send)
+
+
+def rate_limits_of(lib: Library) -> RateLimits:
+    """The instance's named rate limits, counted in its database."""
+    c = lib.config
+    vote = f"{c.vote_rate_limit}/minute" if c.vote_rate_limit else "0"
+    return RateLimits(lib.db, {"login": c.login_rate_limit, "signup": c.signup_rate_limit, "vote": vote})
 
 
 def _version() -> str:
@@ -52,6 +68,18 @@ def _version() -> str:
         return version("dailypapers")
     except PackageNotFoundError:
         return "0.1.0"
+
+
+health = APIRouter(tags=["api"])
+
+
+@health.get("/healthz", response_model=HealthOut, summary="Liveness and paper count")
+def healthz(library: LibraryDep) -> dict[str, object]:
+    """`{"ok": true, "papers": N}` while the database answers (`HEAD /healthz` for uptime checks)."""
+    return {"ok": True, "papers": library.papers.count()}
+
+
+allow_head(health)
 
 
 def create_app(library: Library | None = None) -> FastAPI:
@@ -83,22 +111,29 @@ def create_app(library: Library | None = None) -> FastAPI:
         # the schema itself is at /openapi.json.
         docs_url=None,
         redoc_url=None,
+        # The security layer's checks run before every route: CSRF and origin on each unsafe method, unless a
+        # route is listed in dailypapers.web.security.csrf.CSRF_EXEMPT (a test walks the routes).
+        dependencies=[Depends(protect)],
+        # A trailing-slash redirect would build its Location from the Host header, which a client forges.
+        redirect_slashes=False,
     )
     app.state.library = lib
+    app.state.rate_limits = rate_limits_of(lib)
+    # Outermost last: request id, security headers, cookies set during the request, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, limit=lib.config.max_body_bytes, on_too_large=_too_large)
+    app.add_middleware(CookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(VoterCookieMiddleware)  # the anonymous voter's cookie, when a request created one
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/healthz", response_model=HealthOut, tags=["api"], summary="Liveness and paper count")
-    def healthz(request: Request) -> dict[str, object]:
-        """`{"ok": true, "papers": N}` while the database answers."""
-        return {"ok": True, "papers": request.app.state.library.store.count_papers()}
-
+    app.include_router(health)
     app.include_router(api.router)
     app.include_router(hf.router)  # Hugging Face compatible: /api/papers/…, /api/daily_papers, /papers/{id}.md
     app.include_router(pages.router)  # /papers/date|week|month/… before /papers/{id}
     app.include_router(search.router)
     app.include_router(papers.router)  # its /papers/{id} skips /papers/{id}.md (the HF-compatible API's)
     app.include_router(votes.router)  # POST /api/votes/{id}, POST /papers/{id}/vote
+    app.include_router(accounts.router)  # /signup, /login, /logout, /account…
+    app.include_router(account_api.router)  # /api/me, /api/csrf, /api/tokens
     return app

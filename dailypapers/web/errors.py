@@ -2,14 +2,18 @@
 
 JSON errors are ``{"ok": false, "error": "<a sentence>", "status": <code>}`` with the same sentence in an
 ``X-Error-Message`` header (Datasette's single error shape). A bad parameter is a 400 with a sentence naming it
-("'p' must be a positive integer."), never a 422 or a 500 (Warehouse's rule). Unexpected exceptions become a
-500 page without a traceback; the traceback goes to the log.
+("'p' must be a positive integer."), never a 422 or a 500 (Warehouse's rule).
+
+Only a :class:`~dailypapers.errors.UserError` (and FastAPI's own HTTP errors) becomes a 4xx. Anything else is a
+bug: a 500 whose page and JSON body carry the request's id (``"request_id"``, also in every response's
+``X-Request-Id`` header) and no traceback; the traceback goes to the log under the same id.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dailypapers.papers.store import StoreError
+from dailypapers.errors import BadInput, StoreError, UserError
 
 log = logging.getLogger("dailypapers.web")
 
@@ -31,13 +35,11 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _UNSAFE_HEADER_CHARS = re.compile(r"[^\x20-\x7e]")
+REQUEST_ID_KEY = "request_id"
 
 
-class BadRequest(StarletteHTTPException):
-    """A request the user can fix: status 400 and a sentence that says what to change."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(status_code=400, detail=message)
+BadRequest = BadInput
+"""A request the user can fix: status 400 and a sentence that says what to change."""
 
 
 def sentence(message: str) -> str:
@@ -59,26 +61,38 @@ def _header_value(message: str) -> str:
     return _UNSAFE_HEADER_CHARS.sub("?", message)[:300]
 
 
+def request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get(REQUEST_ID_KEY, ""))
+
+
 def error_response(request: Request, status: int, message: str) -> Response:
-    """The error shape for ``request``: JSON (with ``X-Error-Message``) for API paths, an HTML page otherwise."""
+    """The error shape for ``request``: JSON (with ``X-Error-Message``) for API paths, an HTML page otherwise.
+    A server error (5xx) also names the request id, which the log line of its cause carries too."""
     message = sentence(message)
+    rid = request_id(request) if status >= 500 else ""
     response: Response
     if wants_json(request):
-        response = JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+        body: dict[str, Any] = {"ok": False, "error": message, "status": status}
+        if rid:
+            body["request_id"] = rid
+        response = JSONResponse(body, status_code=status)
         response.headers["X-Error-Message"] = _header_value(message)
     else:
-        response = _error_page(request, status, message)
-    # Errors raised outside the middleware stack (500s) never pass the security-header middleware.
+        response = _error_page(request, status, message, rid)
+    # Errors raised outside the middleware stack (500s) never pass the security-header or request-id middleware.
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if rid:
+        response.headers.setdefault("X-Request-Id", rid)
     return response
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
+def _error_page(request: Request, status: int, message: str, rid: str) -> Response:
     from dailypapers.web.templating import render
 
     try:
-        return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+        context = {"status": status, "message": message, "request_id": rid}
+        return render(request, "error.html", context, status_code=status)
     except Exception:  # the error page must never fail: fall back to a bare page
         log.exception("error page could not be rendered")
         from markupsafe import escape
@@ -98,6 +112,9 @@ _TYPE_MESSAGES = {
     "missing": "'{name}' is required.",
     "string_too_long": "'{name}' must be at most {max_length} characters.",
     "bad_form": "'{name}' must be {form}.",  # raised by the parameter types of dailypapers.web.routes
+    "json_invalid": "The request body is not valid JSON ({error} at character {position}).",
+    "model_attributes_type": "The request body must be a JSON object.",
+    "dict_type": "The request body must be a JSON object.",
 }
 
 
@@ -107,10 +124,13 @@ def validation_message(exc: RequestValidationError) -> str:
     if not errors:
         return "The request's parameters are not valid."
     first: dict[str, Any] = errors[0]
-    loc = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "body", "header")]
+    raw_loc = list(first.get("loc", ()))
+    loc = [str(part) for part in raw_loc if part not in ("query", "path", "body", "header")]
     name = ".".join(loc) or "parameter"
     template = _TYPE_MESSAGES.get(str(first.get("type")))
     ctx = dict(first.get("ctx") or {})
+    if first.get("type") == "json_invalid":  # loc is ("body", <character offset>), not a parameter name
+        ctx["position"] = raw_loc[1] if len(raw_loc) > 1 else 0
     if template:
         try:
             return template.format(name=name, **ctx)
@@ -124,12 +144,27 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     return error_response(request, 400, validation_message(exc))
 
 
+def allowed_methods(routes: Sequence[Any], path: str) -> set[str]:
+    """The methods of every route whose path pattern matches ``path`` (inside included routers too)."""
+    found: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI keeps an included router as a wrapper
+        if inner is not None:
+            found |= allowed_methods(inner.routes, path)
+        elif getattr(route, "methods", None) and route.path_regex.match(path):
+            found |= set(route.methods)
+    return found
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and exc.detail == "Not Found":
         message = f"There is no page at {request.url.path[:200]}."
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed here."
+        allowed = allowed_methods(request.app.router.routes, request.url.path)
+        if allowed:  # every method of the path, not just those of the first route that matched it (RFC 9110 §15.5.6)
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
     else:
         message = str(exc.detail)
     response = error_response(request, exc.status_code, message)
@@ -138,8 +173,12 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _on_value_error(request: Request, exc: Exception) -> Response:
-    return error_response(request, 400, str(exc))
+async def _on_user_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UserError)
+    response = error_response(request, exc.status, exc.message)
+    for name, value in exc.headers.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 async def _on_store_error(request: Request, exc: Exception) -> Response:
@@ -149,8 +188,11 @@ async def _on_store_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_exception(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(request, 500, "Something went wrong on our side; the error has been logged.")
+    rid = request_id(request)
+    log.error("unhandled error on %s %s (request %s)", request.method, request.url.path, rid, exc_info=exc)
+    return error_response(
+        request, 500, f"Something went wrong on our side; the error has been logged as request {rid}."
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -158,5 +200,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(StoreError, _on_store_error)
-    app.add_exception_handler(ValueError, _on_value_error)
+    app.add_exception_handler(UserError, _on_user_error)
     app.add_exception_handler(Exception, _on_exception)

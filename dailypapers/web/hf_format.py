@@ -18,6 +18,7 @@ Papers come from importers, not from users (dailypapers has no accounts yet), so
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
@@ -121,9 +122,15 @@ IMPORTER = HfUser(user=IMPORTER_USERNAME, fullname="dailypapers importer", avata
 
 
 def hf_datetime(value: datetime) -> str:
-    """``value`` as ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC (naive values are taken to be UTC)."""
+    """``value`` as ``YYYY-MM-DDTHH:MM:SS.fffZ`` in UTC (naive values are taken to be UTC).
+
+    Formatted field by field: ``strftime("%Y")`` does not zero-pad years before 1000 on every platform (glibc
+    writes ``999``), and the pattern, like the client, wants four digits."""
     dt = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+        f".{dt.microsecond // 1000:03d}Z"
+    )
 
 
 def day_start(day: date) -> datetime:
@@ -200,8 +207,18 @@ def _md_escape(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in text)
 
 
+_LINKABLE = re.compile(r"(?:https?://|/(?!/))[^\s<>]*", re.IGNORECASE)  # http(s), or a path on this site
+
+
+def _md_link(url: str) -> str:
+    """An autolink for an absolute http(s) URL, a plain link for a relative one (autolinks must be absolute)."""
+    return f"<{url}>" if "://" in url else f"[{_md_escape(url)}]({url})"
+
+
 def paper_markdown(paper: Paper, page_url: str | None = None) -> str:
     """``paper`` as a Markdown document: title, authors, dates, categories, links and abstract.
+
+    ``page_url`` is the paper's dailypapers page, absolute or relative (``/papers/2106.09685``).
 
     The abstract is kept as written (it may hold LaTeX); the full text of the paper is not included.
     """
@@ -231,9 +248,9 @@ def paper_markdown(paper: Paper, page_url: str | None = None) -> str:
             ("Project page", paper.project_url),
             ("dailypapers", page_url),
         )
-        if url
+        if url and _LINKABLE.fullmatch(url)  # imported URLs: never a javascript: link or one that breaks out
     ]
-    if links:
-        lines += ["## Links", "", *(f"- {label}: <{url}>" for label, url in links), ""]
+    if links:  # an autolink needs an absolute URL; a relative one (no public URL known) is a plain link
+        lines += ["## Links", "", *(f"- {label}: {_md_link(url)}" for label, url in links), ""]
     lines += ["## Abstract", "", paper.abstract, ""]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Response models of the native JSON API: they document ``/openapi.json`` and check what the views return.
 
-The dicts themselves are built by :mod:`dailypapers.web.serialize`; these models describe the same shapes.
+The dicts themselves are built by :mod:`dailypapers.serialize`; these models describe the same shapes.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ inserted as-is is :class:`markupsafe.Markup` built by :mod:`dailypapers.search.h
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,12 @@ from urllib.parse import quote, urlencode, urlsplit
 import jinja2
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
 from dailypapers.papers.periods import Period, day_period, month_period, week_period
+from dailypapers.web.security.csrf import csrf_token
+from dailypapers.web.security.identity import current_user
 
 log = logging.getLogger("dailypapers.web")
 
@@ -63,6 +67,37 @@ def query_url(request: Request, path: str | None = None, **changes: Any) -> str:
     kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "p" and str(v) == "1")}
     target = request.url.path if path is None else path
     return target + ("?" + urlencode(kept) if kept else "")
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _trusted_host(request: Request) -> str | None:
+    """The request's ``Host`` when it names the address this server listens on (``scope["server"]``, which the
+    client cannot forge; on a loopback address any loopback name), otherwise ``None``."""
+    server = request.scope.get("server")
+    host = request.headers.get("host", "").lower()
+    if not server or not server[0] or not host:
+        return None
+    name, port = str(server[0]).lower(), server[1]
+    names = _LOOPBACK if name in _LOOPBACK else {name}
+    bracketed = {f"[{n}]" if ":" in n else n for n in names}  # IPv6 literals are bracketed in a Host header
+    allowed = {f"{n}:{port}" for n in bracketed}
+    if port == {"http": 80, "https": 443}.get(str(request.scope.get("scheme"))):
+        allowed |= bracketed
+    return host if host in allowed else None
+
+
+def public_url(request: Request, path: str) -> str:
+    """An absolute URL of ``path`` (path and query) where one is needed: under the configured ``public_url``, else
+    on the request's host only if :func:`_trusted_host` allows it, else ``path`` itself, relative. A forged
+    ``Host`` header therefore never appears in a link."""
+    configured: str = request.app.state.library.config.public_url
+    if configured:
+        return configured.rstrip("/") + path
+    host = _trusted_host(request)
+    scheme = "https" if request.scope.get("scheme") == "https" else "http"
+    return f"{scheme}://{host}{path}" if host else path
 
 
 def has_page(period: Period) -> bool:
@@ -122,7 +157,46 @@ def fmt_date(value: date | datetime | None) -> str:
     """``18 Nov 2026`` (a datetime shows its UTC day)."""
     if value is None:
         return ""
-    return value.strftime("%d %b %Y").lstrip("0")
+    return f"{value.day} {value.strftime('%b')} {value.year:04d}"  # %Y is not zero-padded before 1000 (glibc)
+
+
+EXCERPT_CHARS = 2000
+"""The most characters of an abstract a list page shows (the paper's own page shows all of it)."""
+_MARKUP_TOKEN = re.compile(r"</?mark>|&(?:#\d+|#x[0-9a-fA-F]+|\w+);|[^<&]+|[<&]")
+
+
+def _cut(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, shortened to the last word boundary when one is near."""
+    head = text[:limit]
+    space = head.rfind(" ")
+    return head[:space] if space >= limit * 0.8 else head
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str | Markup:
+    """``text`` cut to about ``limit`` characters at a word boundary, with an ellipsis when anything was cut.
+
+    ``text`` may be :class:`Markup` from :mod:`dailypapers.search.highlight` (escaped text and ``<mark>`` tags):
+    then characters are counted as they display (an entity is one) and a ``<mark>`` left open is closed.
+    """
+    if not isinstance(text, Markup):
+        return text if len(text) <= limit else _cut(text, limit).rstrip() + "\N{HORIZONTAL ELLIPSIS}"
+    out: list[str] = []
+    left, marked = limit, False
+    for token in _MARKUP_TOKEN.findall(str(text)):
+        if token in ("<mark>", "</mark>"):
+            marked = token == "<mark>"
+            out.append(token)
+            continue
+        entity = token.startswith("&") and len(token) > 1
+        size = 1 if entity else len(token)
+        if size > left:
+            out.append("" if entity else _cut(token, left))
+            break
+        out.append(token)
+        left -= size
+    else:  # everything fitted
+        return text
+    return Markup("".join(out).rstrip() + ("</mark>" if marked else "") + "\N{HORIZONTAL ELLIPSIS}")
 
 
 def plural(n: int, word: str) -> str:
@@ -133,7 +207,7 @@ def nav_context(request: Request) -> dict[str, Any]:
     """Header links: the latest day with papers, its week and its month (today's, when there are none)."""
     day: date | None = None
     try:
-        day = request.app.state.library.store.latest_added_day()
+        day = request.app.state.library.papers.latest_day()
     except Exception:  # the header must render even when the database does not answer
         log.warning("latest day unavailable for the header", exc_info=True)
     day = day or date.today()
@@ -165,10 +239,15 @@ def _environment() -> jinja2.Environment:
         plural=plural,
     )
     env.filters["fmt_date"] = fmt_date
+    env.filters["excerpt"] = excerpt
     return env
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[nav_context])
+
+
+# Every page's header shows who is signed in and carries the log-out form's CSRF token.
+templates.env.globals.update(current_user=current_user, csrf_token=csrf_token)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:

@@ -1,6 +1,7 @@
 """A researcher's morning in a real browser: Debian's chromium driven by Playwright against the real server.
 
-Reads the daily list, opens an abstract, searches, opens a paper with its similar papers, and upvotes it. Skipped
+Reads the daily list, opens an abstract, searches, opens a paper with its similar papers; signs up to upvote it,
+logs in again, creates an API token and uses it from a plain HTTP client, revokes it and logs out. Skipped
 when chromium is missing, unless DAILYPAPERS_REQUIRE_BROWSER=1 (CI installs chromium and sets it, so there the
 test can only pass or fail).
 """
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dailypapers.config import Config
@@ -21,6 +24,7 @@ from dailypapers.papers.sources.jsonl import read_jsonl
 from tests.demo import DEMO_CORPUS, DEMO_DAYS, DROPOUT_TITLE, running_server
 
 CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.slow
 
 if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
@@ -89,8 +93,20 @@ def test_read_search_open_and_upvote(site: str, browser: object) -> None:
     similar = page.locator(".similar li").all_inner_texts()
     assert similar and not any(DROPOUT_TITLE in s for s in similar)
 
-    # Upvote, see the count and the pressed state survive the reload; withdraw it again.
+    # Voting needs an account: the button leads to the log-in page, sign-up comes back to the paper.
     paper_url = page.url
+    path = paper_url.removeprefix(site)
+    page.locator("form.vote button").first.click()
+    page.wait_for_url(re.compile(r"/login\?next=/papers/"))
+    page.goto(f"{site}/signup?next={path}")
+    page.fill("#username", "ada")
+    page.fill("#email", "ada@example.org")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(paper_url)
+    assert page.locator("nav.account").inner_text().startswith("ada")
+
+    # Upvote, see the count and the pressed state survive the reload; withdraw it again.
     button = page.locator("form.vote button").first
     assert button.inner_text().strip() == "▲ 0"
     button.click()
@@ -103,6 +119,37 @@ def test_read_search_open_and_upvote(site: str, browser: object) -> None:
     button.click()
     page.wait_for_load_state("load")
     assert page.locator("form.vote button").first.inner_text().strip() == "▲ 0"
+
+    # Log out, log in again, make a token on the account page and use it from a plain HTTP client.
+    page.get_by_role("button", name="Log out", exact=True).click()
+    page.wait_for_url(site + "/")
+    page.goto(site + "/login?next=/account")
+    page.fill("#login", "ada")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/account")
+    page.fill("#token-name", "curl on my laptop")
+    page.get_by_role("button", name="Create token").click()
+    page.wait_for_load_state("load")
+    secret = page.locator("#new-token").inner_text().strip()
+    assert secret.startswith("dp_")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    paper_id = path.removeprefix("/papers/")
+    r = httpx.post(f"{site}/api/votes/{paper_id}", json={"up": True}, headers=bearer)
+    assert r.status_code == 200 and r.json()["upvotes"] == 1
+
+    page.goto(site + "/account")
+    page.get_by_role("button", name="Revoke").click()
+    page.wait_for_load_state("load")
+    assert "revoked" in page.locator("#tokens").inner_text()
+    assert httpx.post(f"{site}/api/votes/{paper_id}", json={"up": False}, headers=bearer).status_code == 401
+
+    page.get_by_role("button", name="Log out", exact=True).click()
+    page.wait_for_url(site + "/")
+    assert page.locator("nav.account").inner_text().startswith("Log in")
+    page.set_viewport_size({"width": 360, "height": 740})  # a narrow phone: the account page still fits
+    page.goto(site + "/login")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     assert not errors, errors
     page.close()

@@ -81,7 +81,7 @@ class HfDemo:
     config: Config
 
     def paper(self, paper_id: str) -> Paper:
-        paper = self.library.paper(paper_id)
+        paper = self.library.papers.get(paper_id)
         assert paper is not None, paper_id
         return paper
 

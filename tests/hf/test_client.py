@@ -114,7 +114,7 @@ def test_list_papers_rejects_long_query(api: HfApi) -> None:
 # -- list_daily_papers --------------------------------------------------------------------------------------------
 def test_daily_papers_by_date(api: HfApi, hf_demo: HfDemo) -> None:
     for day in DEMO_DAYS:
-        expected = hf_demo.library.papers_in(parse_day(day.isoformat()))
+        expected = hf_demo.library.papers.in_period(parse_day(day.isoformat()))
         got = list(api.list_daily_papers(date=day.isoformat(), limit=100))
         assert ids(got) == [p.id for p in expected][:100]
         assert all(p.submitted_at == day_start(day) for p in got)
@@ -128,7 +128,7 @@ def test_daily_papers_by_date(api: HfApi, hf_demo: HfDemo) -> None:
 
 
 def test_daily_papers_by_week_month_and_submitter(api: HfApi, hf_demo: HfDemo) -> None:
-    total = hf_demo.library.store.count_papers()
+    total = hf_demo.library.papers.count()
     week = list(api.list_daily_papers(week="2026-W47", limit=100))
     month = list(api.list_daily_papers(month="2026-11", limit=100))
     assert ids(week) == ids(month) and len(week) == 100
@@ -146,7 +146,7 @@ def test_daily_papers_by_week_month_and_submitter(api: HfApi, hf_demo: HfDemo) -
 
 
 def test_daily_papers_paging_covers_everything_once(api: HfApi, hf_demo: HfDemo) -> None:
-    total = hf_demo.library.store.count_papers()
+    total = hf_demo.library.papers.count()
     for sort in ("publishedAt", "trending"):
         seen: list[str] = []
         page = 0
@@ -167,7 +167,7 @@ def test_daily_papers_default_sort_is_newest_added_first(api: HfApi, hf_demo: Hf
 
 
 def test_daily_papers_trending(api: HfApi, hf_demo: HfDemo) -> None:
-    week = hf_demo.library.papers_in(parse_week("2026-W47"))
+    week = hf_demo.library.papers.in_period(parse_week("2026-W47"))
     got = list(api.list_daily_papers(week="2026-W47", sort="trending", limit=100))
     expected = trending(week, datetime.now(UTC))[:100]
     assert ids(got) == [p.id for p in expected]

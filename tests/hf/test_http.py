@@ -67,7 +67,7 @@ def test_link_header_pages_through(http: httpx.Client, hf_demo: HfDemo) -> None:
         assert m, link
         url = m.group(1)
         assert "week=2026-W47" in url and "sort=trending" in url and "limit=40" in url
-    assert len(seen) == len(set(seen)) == hf_demo.library.store.count_papers()
+    assert len(seen) == len(set(seen)) == hf_demo.library.papers.count()
     last = http.get("/api/daily_papers", params={"date": DEMO_DAYS[0].isoformat(), "limit": 100, "p": 5})
     assert last.json() == [] and "Link" not in last.headers
 

@@ -173,14 +173,16 @@ def titles(page: str) -> list[tuple[str, str]]:
 
 
 def assert_error_json(response: Any, status: int, contains: str = "") -> dict[str, Any]:
-    """The one JSON error shape: ``{"ok": false, "error": sentence, "status": code}`` + ``X-Error-Message``.
+    """The one JSON error shape: ``{"ok": false, "error": sentence, "status": code}`` + ``X-Error-Message``
+    (and ``request_id`` for a 5xx).
 
     ``response`` is an httpx response (of the real server or of the in-process TestClient).
     """
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body: dict[str, Any] = response.json()
-    assert set(body) == {"ok", "error", "status"}
+    # A server error also names the request id (in the body and the X-Request-Id header) for the log.
+    assert set(body) == ({"ok", "error", "status", "request_id"} if status >= 500 else {"ok", "error", "status"})
     assert body["ok"] is False and body["status"] == status
     assert body["error"].endswith(".") and contains in body["error"]
     assert response.headers["x-error-message"] == body["error"]

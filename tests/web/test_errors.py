@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
+from dailypapers.errors import BadInput
 from dailypapers.library import Library
 from dailypapers.papers.store import StoreError
 from dailypapers.web.app import create_app
@@ -110,25 +111,29 @@ def test_security_headers(client: TestClient) -> None:
         assert headers["referrer-policy"] == "same-origin", url
 
 
-class _Broken(Library):
-    """A library whose search fails the way a bug or a database outage would."""
+class _Broken:
+    """A library whose search fails the way a bug, a database outage or a user's mistake would."""
 
-    failure: Exception = RuntimeError("secret internal detail")
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.failure: Exception = RuntimeError("secret internal detail")
 
-    def search(self, *args: Any, **kwargs: Any) -> Any:
-        raise self.failure
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise self.failure
+
+        lib.search.query = fail  # type: ignore[method-assign]
 
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Any:
-    lib = _Broken(Config(data_dir=tmp_path))
+    lib = Library(Config(data_dir=tmp_path))
     lib.init()
-    yield lib
+    yield _Broken(lib)
     lib.close()
 
 
 def test_unexpected_error_is_500_without_traceback(broken: _Broken, caplog: pytest.LogCaptureFixture) -> None:
-    client = TestClient(create_app(broken), raise_server_exceptions=False)
+    client = TestClient(create_app(broken.lib), raise_server_exceptions=False)
     page = client.get("/search?q=anything")
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert "Something went wrong on our side" in page.text
@@ -141,13 +146,16 @@ def test_unexpected_error_is_500_without_traceback(broken: _Broken, caplog: pyte
 
 def test_store_error_is_503(broken: _Broken) -> None:
     broken.failure = StoreError("cannot connect to PostgreSQL at db.internal:5432")
-    client = TestClient(create_app(broken), raise_server_exceptions=False)
+    client = TestClient(create_app(broken.lib), raise_server_exceptions=False)
     body = assert_error_json(client.get("/api/search?q=anything"), 503)
     assert "db.internal" not in body["error"]
 
 
-def test_value_error_from_the_library_is_400(broken: _Broken) -> None:
-    broken.failure = ValueError("query is longer than 250 characters")
-    client = TestClient(create_app(broken), raise_server_exceptions=False)
+def test_a_users_mistake_is_400_but_a_value_error_is_a_bug(broken: _Broken) -> None:
+    broken.failure = BadInput("'q' must be at most 250 characters")
+    client = TestClient(create_app(broken.lib), raise_server_exceptions=False)
     body = assert_error_json(client.get("/api/search?q=anything"), 400)
-    assert body["error"] == "Query is longer than 250 characters."
+    assert body["error"] == "'q' must be at most 250 characters."
+    broken.failure = ValueError("invalid literal for int() with base 10: 'x'")  # a bug deep inside, not the user's
+    body = assert_error_json(client.get("/api/search?q=anything"), 500)
+    assert "invalid literal" not in body["error"] and body["request_id"] in body["error"]

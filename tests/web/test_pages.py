@@ -43,7 +43,7 @@ def test_home_shows_latest_day_with_working_previous_link(http: httpx.Client, li
     assert r.status_code == 200
     latest = DEMO_DAYS[-1]
     assert latest.strftime("%A, %d %B %Y") in r.text
-    expected = [p.title for p in library.papers_in(day_period(latest), limit=20)]
+    expected = [p.title for p in library.papers.in_period(day_period(latest), limit=20)]
     assert [t for _, t in titles(r.text)] == expected
     prev = _step(r.text, "prev")
     assert prev == f"/papers/date/{DEMO_DAYS[1].isoformat()}"
@@ -51,7 +51,8 @@ def test_home_shows_latest_day_with_working_previous_link(http: httpx.Client, li
     day = http.get(prev)
     assert day.status_code == 200
     assert DEMO_DAYS[1].strftime("%A, %d %B %Y") in day.text
-    assert [t for _, t in titles(day.text)] == [p.title for p in library.papers_in(day_period(DEMO_DAYS[1]), limit=20)]
+    expected = library.papers.in_period(day_period(DEMO_DAYS[1]), limit=20)
+    assert [t for _, t in titles(day.text)] == [p.title for p in expected]
     assert _step(day.text, "prev") == f"/papers/date/{DEMO_DAYS[0].isoformat()}"
     assert _step(day.text, "next") == f"/papers/date/{DEMO_DAYS[2].isoformat()}"
 

@@ -1,5 +1,5 @@
-"""Community upvotes through the web, on each backend: the voter cookie, the form and JSON routes, CSRF, redirects,
-the rate limit and the shared signing key, in-process and through the real server.
+"""Community upvotes through the web, on each backend: votes of signed-in users, the form and JSON routes, CSRF,
+redirects, the rate limit, the shared signing key and the anonymous mode, in-process and through the real server.
 
 Each test gets a small library of its own (:func:`build_small`: three papers with imported upvotes 5, 3 and 0), so
 votes never leak into the session's demo libraries.
@@ -7,6 +7,7 @@ votes never leak into the session's demo libraries.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -18,17 +19,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
+from dailypapers.errors import Conflict
 from dailypapers.library import SECRET_META_KEY, Library
 from dailypapers.papers.models import Paper, make_paper
 from dailypapers.search.vectors.embedder import Embedder
 from dailypapers.web.app import create_app
-from dailypapers.web.voters import COOKIE, sign
+from dailypapers.web.security import signing
+from dailypapers.web.security.cookies import CSRF_COOKIE, SESSION_COOKIE, VOTER_COOKIE
 from tests.demo import demo_embedder, running_server
 from tests.web.conftest import assert_error_json
 
 SMALL_DAY = date(2026, 11, 20)
 LORA, STRINGS, ADAM = "2106.09685", "hep-th/9901001", "1412.6980"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
 _FORM = re.compile(r'<form class="vote" id="vote-([^"]+)".*?aria-pressed="(true|false)"[^>]*>▲ (\d+)</button>', re.S)
 
 
@@ -58,16 +62,27 @@ def small(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterat
     lib.close()
 
 
+def sign_in(client: TestClient | httpx.Client, lib: Library, name: str = "ann") -> TestClient | httpx.Client:
+    """``client`` logged in as user ``name`` (created on first use) through the log-in form."""
+    with contextlib.suppress(Conflict):  # already made by an earlier sign-in
+        lib.accounts.create_user(name, f"{name}@example.org", PASSWORD)
+    done = client.post("/login", data={"login": name, "password": PASSWORD, "csrf_token": token_of(client, "/login")})
+    assert done.status_code in (200, 303) and client.cookies.get(SESSION_COOKIE), done.text[:300]
+    return client
+
+
 @pytest.fixture
 def web(small: Library) -> Iterator[TestClient]:
+    """A browser signed in as ``ann``."""
     with TestClient(create_app(small)) as c:
+        sign_in(c, small)
         yield c
 
 
 def token_of(client: TestClient | httpx.Client, path: str = "/") -> str:
-    """The CSRF token in the vote forms of the page at ``path`` (the first visit also sets the voter cookie)."""
-    found = _TOKEN.search(client.get(path).text)
-    assert found, f"no vote form on {path}"
+    """The CSRF token in the forms of the page at ``path`` (the first visit also sets the CSRF cookie)."""
+    found = _TOKEN.search(client.get(path, follow_redirects=False).text)
+    assert found, f"no form on {path}"
     return found.group(1)
 
 
@@ -86,22 +101,21 @@ def api_vote(client: TestClient | httpx.Client, paper_id: str, up: bool, token: 
     return client.post(f"/api/votes/{paper_id}", json={"up": up}, headers={**sent, **headers})
 
 
-def test_the_first_page_sets_a_signed_httponly_cookie(small: Library) -> None:
+def test_the_first_page_sets_an_httponly_csrf_cookie_and_no_voter(small: Library) -> None:
     with TestClient(create_app(small), base_url="https://testserver") as client:
         first = client.get("/")
         cookie = first.headers["set-cookie"]
-        assert cookie.startswith(f"{COOKIE}=") and "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
+        assert cookie.startswith(f"{CSRF_COOKIE}=") and "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
         assert "; Path=/" in cookie and "; Secure" in cookie and "Max-Age=" in cookie
+        assert VOTER_COOKIE not in cookie  # anonymous voters only when an admin turns them on
         assert buttons(first.text) == {LORA: (5, False), STRINGS: (3, False), ADAM: (0, False)}
-        assert "set-cookie" not in client.get("/").headers  # a returning voter keeps its cookie
+        assert "set-cookie" not in client.get("/").headers  # a returning browser keeps its cookie
         assert client.get("/api/votes").json()["csrf_token"] == token_of(client)
-        forged = client.cookies[COOKIE][:-2] + "xx"
-        client.cookies.clear()
-        client.cookies.set(COOKIE, forged)  # a forged signature: a new voter
-        assert client.get("/").headers["set-cookie"].startswith(f"{COOKIE}=")
+        refused = api_vote(client, ADAM, True, token_of(client))
+        assert_error_json(refused, 401, "Sign in to vote")
     with TestClient(create_app(small)) as plain:
         assert "; Secure" not in plain.get("/").headers["set-cookie"]
-        assert "set-cookie" not in plain.get("/api/papers/2106.09685").headers  # the HF API needs no voter
+        assert "set-cookie" not in plain.get("/api/papers/2106.09685").headers  # the HF API sets no cookie
 
 
 def test_form_vote_is_idempotent_and_goes_back(web: TestClient) -> None:
@@ -124,6 +138,7 @@ def test_json_vote_counts_everywhere(web: TestClient) -> None:
     assert api_vote(web, STRINGS, True, token).json() == {"ok": True, "paper": STRINGS, "upvotes": 4, "voted": True}
     assert api_vote(web, STRINGS, True, token).json()["upvotes"] == 4
     with TestClient(web.app) as other:  # a second voter
+        sign_in(other, web.app.state.library, "bob")
         assert api_vote(other, STRINGS, True, other.get("/api/votes").json()["csrf_token"]).json()["upvotes"] == 5
         assert api_vote(other, "2106.09685v2", True, token_of(other)).json()["paper"] == LORA  # versioned id
     assert web.get(f"/api/papers/{STRINGS}").json()["upvotes"] == 5
@@ -138,7 +153,7 @@ def test_json_vote_counts_everywhere(web: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["no token", "wrong token", "another voter's token", "no cookie", "foreign origin", "null origin"]
+    "case", ["no token", "wrong token", "another user's token", "no cookie", "foreign origin", "null origin"]
 )
 def test_json_votes_need_the_csrf_token(web: TestClient, case: str) -> None:
     token = token_of(web)
@@ -147,9 +162,9 @@ def test_json_votes_need_the_csrf_token(web: TestClient, case: str) -> None:
         token = None  # type: ignore[assignment]
     elif case == "wrong token":
         token = token[:-3] + "abc"
-    elif case == "another voter's token":
+    elif case == "another user's token":
         with TestClient(web.app) as other:
-            token = token_of(other)
+            token = token_of(sign_in(other, web.app.state.library, "bob"))
     elif case == "no cookie":
         web.cookies.clear()
     else:
@@ -216,36 +231,42 @@ def test_no_open_redirect(web: TestClient, target: str) -> None:
 def test_rate_limit(small: Library) -> None:
     strict = Library(dataclasses.replace(small.config, vote_rate_limit=2), store=small.store)
     with TestClient(create_app(strict)) as client:
-        token = token_of(client)
+        token = token_of(sign_in(client, strict))
         assert [api_vote(client, ADAM, up, token).status_code for up in (True, False)] == [200, 200]
         limited = api_vote(client, ADAM, True, token)
         assert_error_json(limited, 429, "Too many votes")
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         with TestClient(create_app(strict)) as other:  # other voters are not held up
+            sign_in(other, strict, "bob")
             assert api_vote(other, ADAM, True, token_of(other)).status_code == 200
 
 
 def test_the_signing_key_is_shared_through_the_database(small: Library) -> None:
     key = small.secret_key
-    assert len(key) >= 32 and small.store.get_meta(SECRET_META_KEY) == key
+    assert len(key) >= 32 and small.store.meta.get(SECRET_META_KEY) == key
     again = Library(small.config, store=small.store)
     assert again.secret_key == key  # another worker or machine: the same key, never a default
     configured = Library(dataclasses.replace(small.config, secret_key="k" * 32), store=small.store)
     assert configured.secret_key == "k" * 32
-    with TestClient(create_app(small)) as a, TestClient(create_app(configured)) as b:
-        token = token_of(a)
+    anonymous = Library(dataclasses.replace(configured.config, anonymous_votes=True), store=small.store)
+    with TestClient(create_app(small)) as a, TestClient(create_app(anonymous)) as b:
+        token = token_of(sign_in(a, small))
+        for name in (CSRF_COOKIE, SESSION_COOKIE):
+            b.cookies.set(name, a.cookies[name])  # the session is valid anywhere; the CSRF token, signed with
+        assert_error_json(api_vote(b, ADAM, True, token), 403)  # another key, is not
         b.cookies.clear()
-        b.cookies.set(COOKIE, a.cookies[COOKIE])  # signed with another key: not accepted
-        assert_error_json(api_vote(b, ADAM, True, token), 403)
-        b.cookies.clear()
-        b.cookies.set(COOKIE, sign("k" * 32, "someone"))
+        b.cookies.set(VOTER_COOKIE, signing.sign("k" * 32, "voter", "someone"))  # an anonymous voter of key k
         assert api_vote(b, ADAM, True, token_of(b)).json()["upvotes"] == 1
+        assert small.votes.voted("someone", [p.pk or 0 for p in small.store.iter_papers()])
+        b.cookies.set(VOTER_COOKIE, signing.sign("another key, 32 characters long!", "voter", "forged"))
+        b.cookies.delete(CSRF_COOKIE)
+        assert api_vote(b, ADAM, True, token_of(b)).json()["upvotes"] == 2  # a forged cookie: a new voter
 
 
 def test_votes_over_http(small: Library) -> None:
     with running_server(small.config) as base, httpx.Client(base_url=base, timeout=60) as http:
-        token = token_of(http)
-        assert http.cookies.get(COOKIE)
+        token = token_of(sign_in(http, small))
+        assert http.cookies.get(SESSION_COOKIE)
         done = form_vote(http, STRINGS, True, token, next=f"/papers/{STRINGS}")
         assert done.status_code == 303 and done.headers["location"] == f"/papers/{STRINGS}"
         assert buttons(http.get(done.headers["location"]).text) == {STRINGS: (4, True)}
@@ -265,5 +286,5 @@ def test_odd_tokens_and_cookies_are_refused_not_errors(web: TestClient) -> None:
     odd = {b"X-CSRF-Token": "t\u00e9st".encode("latin-1")}
     assert_error_json(web.post(f"/api/votes/{ADAM}", json={"up": True}, headers=odd), 403)
     web.cookies.clear()
-    odd = {b"X-CSRF-Token": b"x", b"Cookie": f"{COOKIE}=voter.sig\u00e9".encode("latin-1")}
+    odd = {b"X-CSRF-Token": b"x", b"Cookie": f"{CSRF_COOKIE}=value\u00e9".encode("latin-1")}
     assert_error_json(web.post(f"/api/votes/{ADAM}", json={"up": True}, headers=odd), 403)

@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from dailypapers.papers.models import InvalidRecord, Paper, make_paper, normalize_space, parse_arxiv_id, utc
+from dailypapers.papers.models import (
+    InvalidRecord,
+    Paper,
+    make_paper,
+    normalize_space,
+    parse_arxiv_id,
+    utc,
+    utc_field,
+)
 from dailypapers.papers.sources.base import Record, Rejected, SourceError
 
 if TYPE_CHECKING:
@@ -90,10 +98,12 @@ def _date(el: ET.Element, tag: str) -> datetime | None:
     raw = _text(el, tag)
     if raw is None:
         return None
+    name = tag.split("}")[-1]
     try:
-        return utc(datetime.fromisoformat(raw))
+        parsed = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidRecord(f"{tag.split('}')[-1]} is not an ISO date: {raw!r}") from None
+        raise InvalidRecord(f"{name} is not an ISO date: {raw!r}") from None
+    return utc_field(parsed, name)
 
 
 def _error_message(entry: ET.Element) -> str | None:

@@ -1,10 +1,17 @@
 """Import Hugging Face daily papers: the JSON list served by ``https://huggingface.co/api/daily_papers``.
 
 Each item looks like ``{"paper": {"id": "2106.09685", "title": ..., "summary": ..., "authors": [{"name": ...,
-"hidden": false}], "publishedAt": "2024-05-01T17:59:59.000Z", "upvotes": 12, ...}, "submittedOnDailyAt":
-"2024-05-02T00:31:40.000Z", "title": ..., "numComments": 3, ...}``. ``paper.id`` is an arXiv id; ``published`` is
-``publishedAt``; ``added_at`` (the daily-list day) is the UTC date of ``submittedOnDailyAt``; ``upvotes`` is
-``paper.upvotes``. ``paper.githubRepo`` and ``paper.projectPage``, when present, become the code and project links.
+"hidden": false}], "publishedAt": "2024-05-01T17:59:59.000Z", "upvotes": 12, "submittedOnDailyAt":
+"2024-05-02T00:31:40.000Z", ...}, "title": ..., "numComments": 3, ...}``. ``paper.id`` is an arXiv id, or the
+``dp-`` title id of a paper that has none (dailypapers' own ``/api/daily_papers`` sends those; it must match the
+title); ``published`` is ``publishedAt``; ``upvotes`` is ``paper.upvotes``. ``paper.githubRepo`` and
+``paper.projectPage``, when present, become the code and project links.
+
+``added_at`` (the daily-list day) is the UTC date of ``paper.submittedOnDailyAt``, where huggingface.co and
+dailypapers put it, else of an item-level ``submittedOnDailyAt`` (older dumps). That day is the paper's own list
+day, so it wins over the ``added_at`` a caller passes to :func:`~dailypapers.papers.sources.base.ingest` (which
+only fills in papers that have none): re-importing a list, ours or the Hub's, puts every paper on its original day,
+not on the import day.
 
 The list is read from a local file or fetched from an http(s) URL. A top-level value that is not a list, an
 unreadable file or a failed download raises :class:`SourceError`; a malformed item is yielded as
@@ -50,7 +57,7 @@ def _load(path_or_url: str, timeout: float, client: httpx.Client | None) -> Any:
         where = path_or_url
     try:
         return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # also numbers over Python's 4300-digit limit, and deep nesting
         raise SourceError(f"{where} is not valid JSON: {exc}") from None
 
 
@@ -83,12 +90,15 @@ def paper_from_item(item: Any) -> Paper:
     if upvotes is None:
         upvotes = 0
     if isinstance(upvotes, bool) or not isinstance(upvotes, int) or upvotes < 0:
-        raise InvalidRecord(f"paper.upvotes must be a non-negative integer, got {upvotes!r}")
+        raise InvalidRecord(f"paper.upvotes must be a non-negative integer, got {upvotes!r}")  # range: make_paper
     title = paper.get("title") or item.get("title")
     abstract = paper.get("summary")
     if not isinstance(title, str | None) or not isinstance(abstract, str | None):
         raise InvalidRecord("paper.title and paper.summary must be strings")
-    submitted = parse_iso_datetime(item.get("submittedOnDailyAt"), "submittedOnDailyAt")
+    if paper.get("submittedOnDailyAt") is not None:
+        submitted = parse_iso_datetime(paper["submittedOnDailyAt"], "paper.submittedOnDailyAt")
+    else:
+        submitted = parse_iso_datetime(item.get("submittedOnDailyAt"), "submittedOnDailyAt")
     extra: dict[str, Any] = {}
     for key, field in (("githubRepo", "code_url"), ("projectPage", "project_url")):
         value = optional_str(paper, key)

@@ -5,7 +5,9 @@ dailypapers derives from the title; anything else rejects the line), ``authors``
 separated by commas or " and "), ``categories`` (a list or a space-separated string; the first is the primary
 category), ``published`` and ``updated`` (ISO date or datetime), ``comment``, ``journal_ref``, ``doi``. Blank lines
 are skipped; a line that is not valid JSON, not an object, or lacks a title or abstract is rejected with its line
-number and the rest of the file is imported.
+number and the rest of the file is imported. A broken line's reason names the 1-based column (in characters) of the
+problem within that line; a number or date out of range rejects only its line (see
+:func:`dailypapers.papers.models.make_paper`).
 
 The small parsing helpers here (author lists, dates, optional strings) are shared by the other sources.
 """
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dailypapers.papers.models import TITLE_ID_PREFIX, InvalidRecord, Paper, make_paper, normalize_space, title_id
+from dailypapers.papers.models import InvalidRecord, Paper, make_paper, normalize_space, utc_field
 from dailypapers.papers.sources.base import Record, Rejected, SourceError
 
 _AUTHOR_SPLIT = re.compile(r"\s*[,;]\s*|\s+and\s+", re.IGNORECASE)
@@ -59,7 +61,7 @@ def parse_iso_datetime(value: Any, field: str) -> datetime | None:
         dt = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InvalidRecord(f"{field} is not an ISO date: {value!r}") from None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else utc_field(dt, field)
 
 
 def optional_str(obj: dict[str, Any], key: str) -> str | None:
@@ -107,16 +109,27 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str | UnicodeDecodeError
             raise SourceError(f"error reading {p}: {exc.strerror or exc}") from exc
 
 
+def _decode_error_column(exc: UnicodeDecodeError) -> int:
+    """The 1-based column, in characters, of the first byte that is not UTF-8 (``exc.start`` counts bytes)."""
+    return len(bytes(exc.object[: exc.start]).decode("utf-8", "replace")) + 1
+
+
 def load_json_object(text: str | UnicodeDecodeError) -> dict[str, Any]:
     """Parse one line as a JSON object; raises :class:`InvalidRecord` with a short reason otherwise."""
     if isinstance(text, UnicodeDecodeError):
-        raise InvalidRecord(f"not valid UTF-8 at column {text.start + 1}")
+        raise InvalidRecord(f"not valid UTF-8 at column {_decode_error_column(text)}")
+    # Without its line break: json would count an error at the end of the line ("Expecting value") as column 1 of
+    # a second line. On one line, the error's offset + 1 is its column.
+    line = text.rstrip("\r\n")
     try:
-        obj = json.loads(text)
+        obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InvalidRecord(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        end = " (the end of the line)" if exc.pos >= len(line) else ""
+        raise InvalidRecord(f"invalid JSON: {exc.msg.removesuffix(' at')} at column {exc.pos + 1}{end}") from None
     except RecursionError:
         raise InvalidRecord("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # a number of more than 4300 digits (Python's int conversion limit)
+        raise InvalidRecord(f"invalid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise InvalidRecord(f"expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -127,11 +140,7 @@ def paper_from_json(obj: dict[str, Any], source: str = "jsonl") -> Paper:
     arxiv_id = obj.get("id")
     if arxiv_id is not None and not isinstance(arxiv_id, str):
         raise InvalidRecord(f"id must be a string, got {type(arxiv_id).__name__}")
-    title = required_text(obj, "title")
-    if arxiv_id and arxiv_id.startswith(TITLE_ID_PREFIX):  # a title-derived id, as exported: re-derived below
-        if arxiv_id != title_id(title):
-            raise InvalidRecord(f"id {arxiv_id!r} does not match the title (expected {title_id(title)!r})")
-        arxiv_id = None
+    title = required_text(obj, "title")  # a `dp-` id must match it: make_paper checks
     categories = split_categories(obj.get("categories"))
     return make_paper(
         title=title,

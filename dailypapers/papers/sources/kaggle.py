@@ -8,7 +8,8 @@ GMT"}, ...]``), ``update_date`` and ``authors_parsed`` (``[[last, first, suffix]
 It is streamed line by line and never loaded whole. ``published`` is the creation time of v1, ``updated`` that of
 the latest version, ``version`` the latest version's number. Names come from ``authors_parsed`` ("First Last
 Suffix") when present, else from the ``authors`` string. Records outside the category or date filters are skipped
-silently; malformed records are yielded as :class:`Rejected` (``line N``).
+silently; malformed records are yielded as :class:`Rejected` (``line N``), among them a version or date out of
+range (``v99999999999999999999999``, ``Fri, 31 Dec 9999 23:59:59 -0100``, which overflows in UTC).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from dailypapers.papers.models import InvalidRecord, Paper, make_paper, normalize_space, utc
+from dailypapers.papers.models import InvalidRecord, Paper, make_paper, normalize_space, utc_field
 from dailypapers.papers.sources.base import Record, Rejected
 from dailypapers.papers.sources.jsonl import (
     iter_lines,
@@ -45,9 +46,9 @@ def parse_rfc2822(value: Any, field: str) -> datetime:
         raise InvalidRecord(f"{field} is missing")
     try:
         dt = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         raise InvalidRecord(f"{field} is not an RFC 2822 date: {value!r}") from None
-    result = utc(dt)
+    result = utc_field(dt, field)
     assert result is not None
     return result
 
@@ -65,7 +66,11 @@ def parse_versions(value: Any) -> tuple[datetime | None, datetime | None, int | 
         m = _VERSION_RE.match(str(item.get("version", "")).strip())
         if not m:
             raise InvalidRecord(f"versions[{i}] has a bad version {item.get('version')!r}")
-        dated.append((int(m.group(1)), parse_rfc2822(item.get("created"), f"versions[{i}].created")))
+        try:
+            number = int(m.group(1))  # its range is checked by make_paper, for every source alike
+        except ValueError:  # more digits than Python converts (4300)
+            raise InvalidRecord(f"versions[{i}] has a bad version (too many digits)") from None
+        dated.append((number, parse_rfc2822(item.get("created"), f"versions[{i}].created")))
     dated.sort(key=lambda pair: pair[0])
     return dated[0][1], dated[-1][1], dated[-1][0]
 

@@ -2,7 +2,9 @@
 
 Two implementations stand behind it: :mod:`dailypapers.papers.store.sqlite` (the embedded default) and
 :mod:`dailypapers.papers.store.postgres` (PostgreSQL + pgvector). Higher layers (index, rank, web, mail) only see this
-protocol; the store knows nothing of them.
+protocol; the store knows nothing of them. Nearest-neighbour search is not part of it: it goes through
+:class:`dailypapers.search.vectors.base.VectorIndex`, whose PostgreSQL implementation calls the PostgreSQL store's
+own ``pgvector_search``.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol
 
 import numpy as np
 
+from dailypapers.db.engine import Database
+from dailypapers.db.meta import Meta
+from dailypapers.errors import StoreError
 from dailypapers.papers.models import Paper
 
-
-class StoreError(RuntimeError):
-    """A storage failure with a message meant for the user (bad URL, unreachable database, bad migration)."""
+__all__ = ["Filters", "Hit", "Store", "StoreError", "UpsertCounts"]  # StoreError: re-exported for the stores
 
 
 @dataclass
@@ -64,19 +67,12 @@ class Hit:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Vote:
-    """One community upvote: an anonymous voter's vote for a paper (by paper id: keys differ between databases)."""
-
-    paper_id: str
-    voter: str
-    created_at: datetime
-
-
 class Store(Protocol):
     """What the rest of dailypapers may ask of the database."""
 
     backend: str  # "sqlite" or "postgres"
+    db: Database  # the same database's plain tables (SQLAlchemy Core): votes, users, sessions, …
+    meta: Meta  # settings kept in the database (the ``meta`` table, written once for both backends)
     keyword_budget: int  # most matching rows one keyword search scores (dailypapers.papers.store.keyword_plan)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -88,7 +84,7 @@ class Store(Protocol):
 
     # -- papers ----------------------------------------------------------------------------------------------
     def upsert_papers(self, papers: Sequence[Paper]) -> UpsertCounts:
-        """Insert or update papers in one transaction.
+        """Insert or update papers in one transaction, by the one rule of :func:`dailypapers.papers.upsert.plan_upsert`.
 
         A paper whose id is stored is updated only if its content changed and its version is not older than the
         stored one; ``added_at`` of a stored paper never changes; upvotes never decrease.
@@ -153,52 +149,6 @@ class Store(Protocol):
 
     def embedding_counts(self) -> dict[str, int]:
         """Number of stored embeddings per model."""
-        ...
-
-    def vector_search(
-        self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()
-    ) -> list[Hit] | None:
-        """Nearest papers by cosine similarity when the database indexes vectors itself (pgvector).
-
-        Returns ``None`` when it does not (SQLite), and the caller uses the on-disk ANN index instead.
-        """
-        ...
-
-    # -- community votes (see :mod:`dailypapers.community.votes`) -------------------------------------------------
-    def set_vote(self, paper_id: str, voter: str, up: bool) -> int | None:
-        """Record (``up``) or withdraw ``voter``'s upvote of the paper ``paper_id``, idempotently, in one transaction.
-
-        Returns the paper's upvotes afterwards (imported + community), or ``None`` when no paper has that id.
-        """
-        ...
-
-    def voted(self, voter: str, paper_pks: Sequence[int]) -> set[int]:
-        """The keys among ``paper_pks`` of the papers ``voter`` has upvoted."""
-        ...
-
-    def count_votes(self) -> int: ...
-
-    def iter_votes(self, batch: int = 1000) -> Iterator[Vote]:
-        """Every vote, in (paper key, voter) order (used by copy)."""
-        ...
-
-    def save_votes(self, votes: Sequence[Vote]) -> int:
-        """Add these votes (kept as they are, ``created_at`` included) in one transaction; votes already stored and
-        votes for papers not stored are skipped. Returns how many were added."""
-        ...
-
-    # -- settings kept in the database ----------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None: ...
-
-    def set_meta(self, key: str, value: str) -> None: ...
-
-    def meta_setdefault(self, key: str, value: str) -> str:
-        """Store ``value`` under ``key`` unless the key exists; return the stored value (race-safe: of several
-        processes doing this at once, one value wins and all of them get it)."""
-        ...
-
-    def meta_items(self) -> dict[str, str]:
-        """Every meta key and its value."""
         ...
 
     # -- jobs and whole-database operations -----------------------------------------------------------------------

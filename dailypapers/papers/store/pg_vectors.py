@@ -6,7 +6,8 @@
     USING hnsw ((vector::vector(DIM)) vector_cosine_ops) WHERE model = '...' AND vector_dims(vector) = DIM
 
 and :func:`vector_query` writes exactly that expression and predicate, so the planner can use the index.
-:class:`PgVectors` holds the Store methods on embeddings; ``PostgresStore`` inherits them and supplies the
+:class:`PgVectors` holds the Store methods on embeddings and the k-NN query (``pgvector_search``, which
+:class:`dailypapers.search.vectors.pgvector.PgVectorIndex` calls); ``PostgresStore`` inherits them and supplies the
 connections (``_read``, ``_write``, ``_rows``, ``_row``) and the filter SQL.
 """
 
@@ -134,9 +135,9 @@ class PgVectors:
         row = self._row("SELECT vector FROM embeddings WHERE model = %s AND paper_pk = %s", (model, pk), binary=True)
         return np.array(row["vector"].to_numpy(), dtype=np.float32) if row else None
 
-    def vector_search(
-        self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()
-    ) -> list[Hit] | None:
+    def pgvector_search(self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()) -> list[Hit]:
+        """Nearest papers by cosine similarity, filtered in the same query (PostgreSQL only: called by
+        :class:`dailypapers.search.vectors.pgvector.PgVectorIndex`, which is what the rest of dailypapers uses)."""
         statement, params = self._vector_query(model, vector, limit, filters)
         with self._read() as conn, conn.transaction():
             conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(min(max(EF_SEARCH, limit), 1000)))

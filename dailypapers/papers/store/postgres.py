@@ -4,13 +4,14 @@ Connections come from a small :class:`psycopg_pool.ConnectionPool` (autocommit; 
 transaction, serialised by an advisory lock like SQLite's single writer). Reads have a statement time limit.
 Keyword search ranks with ``ts_rank`` over a generated ``tsv`` column (title weight A > abstract B > authors C);
 vector search orders by cosine distance on a per-model HNSW index created on demand (:mod:`.pg_vectors`, which
-holds the embedding methods); the vote methods are in :mod:`.votes`. Job locks are advisory locks on a connection
+holds the embedding methods); Job locks are advisory locks on a connection
 of their own (:mod:`.locks`). Behaviour otherwise mirrors :class:`dailypapers.papers.store.sqlite.SQLiteStore`; both
 share :mod:`dailypapers.papers.rows`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date
@@ -22,8 +23,10 @@ from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from dailypapers.community.votes import PgVotes
+from dailypapers.config import Config
+from dailypapers.db.engine import Database
 from dailypapers.db.locks import advisory_lock
+from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files
 from dailypapers.papers.models import Paper, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
@@ -32,7 +35,7 @@ from dailypapers.papers.store.filter_sql import POSTGRES, filter_pks_sql, filter
 from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, KeywordPlan, plan_keyword_query
 from dailypapers.papers.store.pg_vectors import PgVectors
 from dailypapers.papers.store.terms import query_terms
-from dailypapers.papers.upsert import PLAN_COLUMNS, plan_upsert
+from dailypapers.papers.upsert import PLAN_COLUMNS, match_keys, plan_upsert
 
 QUERY_TIME_LIMIT_S = 5.0
 CONNECT_TIMEOUT_S = 10
@@ -50,7 +53,7 @@ UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # impo
 Conn = psycopg.Connection[DictRow]
 
 
-class PostgresStore(PgVectors, PgVotes):
+class PostgresStore(PgVectors):
     """The :class:`~dailypapers.papers.store.base.Store` on a PostgreSQL database with the pgvector extension."""
 
     backend = "postgres"
@@ -84,6 +87,8 @@ class PostgresStore(PgVectors, PgVotes):
             open=True,
             name="dailypapers",
         )
+        self.db = Database(Config(database_url=url))  # the plain tables, SQLAlchemy Core
+        self.meta = Meta(self.db)
 
     # -- connections -----------------------------------------------------------------------------------------------
     def _configure(self, conn: Conn) -> None:
@@ -128,6 +133,7 @@ class PostgresStore(PgVectors, PgVotes):
 
     def close(self) -> None:
         self._pool.close()
+        self.db.close()
 
     # -- migrations ------------------------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -159,12 +165,13 @@ class PostgresStore(PgVectors, PgVotes):
     def upsert_papers(self, papers: Sequence[Paper]) -> UpsertCounts:
         if not papers:
             return UpsertCounts()
+        ids, norms = match_keys(papers)
         with self._write() as conn:
             stored = conn.execute(
                 f"SELECT {', '.join(PLAN_COLUMNS)} FROM papers WHERE id = ANY(%s) OR title_norm = ANY(%s)",
-                ([p.id for p in papers], [normalize_title(p.title) for p in papers]),
+                (ids, norms),
             ).fetchall()
-            steps, counts = plan_upsert(papers, stored)
+            steps, counts = plan_upsert(papers, stored, norms)
             adds = [s for s in steps if s.kind == "add"]
             if adds:  # keys for the new rows up front, so that every write below can go out in one pipeline
                 keys = conn.execute(
@@ -174,20 +181,17 @@ class PostgresStore(PgVectors, PgVotes):
                 for step, pk in zip(adds, sorted(r["pk"] for r in keys), strict=True):
                     step.slot.pk = pk
             cols = ", ".join(["pk", *PAPER_COLUMNS])
-            sets = ", ".join(f"{c} = %s" for c in PAPER_COLUMNS if c != "added_at")
+            updated = [c for c in PAPER_COLUMNS if c != "added_at"]
+            insert = f"INSERT INTO papers ({cols}) VALUES ({', '.join(['%s'] * (len(PAPER_COLUMNS) + 1))})"
+            update = f"UPDATE papers SET {', '.join(f'{c} = %s' for c in updated)} WHERE pk = %s"
             with conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO papers ({cols}) VALUES ({', '.join(['%s'] * (len(PAPER_COLUMNS) + 1))})",
-                    [[s.slot.pk, *s.row.values()] for s in adds],
-                )
-                cur.executemany(
-                    f"UPDATE papers SET {sets} WHERE pk = %s",
-                    [
-                        [*(s.row[c] for c in PAPER_COLUMNS if c != "added_at"), s.slot.pk]
-                        for s in steps
-                        if s.kind == "update"
-                    ],
-                )
+                # Runs of adds and of updates in batch order (one run of adds for a batch of new papers): a later
+                # add may take the id an earlier update renamed away (a title-id row that became an arXiv one).
+                for kind, run in itertools.groupby(steps, key=lambda s: s.kind):
+                    if kind == "add":
+                        cur.executemany(insert, [[s.slot.pk, *s.row.values()] for s in run])
+                    else:
+                        cur.executemany(update, [[*(s.row[c] for c in updated), s.slot.pk] for s in run])
             self._write_links(conn, {int(s.slot.pk): s.paper for s in steps if s.slot.pk is not None})
         return counts
 
@@ -362,27 +366,6 @@ class PostgresStore(PgVectors, PgVotes):
             ]
             count = sql.SQL("SELECT count(*) AS n FROM {}")
             return {n: int(conn.execute(count.format(sql.Identifier(n))).fetchall()[0]["n"]) for n in names}
-
-    # -- meta ------------------------------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        row = self._row("SELECT value FROM meta WHERE key = %s", (key,))
-        return row["value"] if row else None
-
-    def meta_items(self) -> dict[str, str]:
-        return {r["key"]: r["value"] for r in self._rows("SELECT key, value FROM meta ORDER BY key")}
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
-    def meta_setdefault(self, key: str, value: str) -> str:
-        with self._write() as conn:
-            conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING", (key, value))
-            row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
-            return str(row["value"])  # type: ignore[index]
 
 
 def _redact(url: str) -> str:

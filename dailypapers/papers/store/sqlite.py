@@ -8,10 +8,11 @@ Job locks are ``flock`` locks on files next to the database (:mod:`dailypapers.d
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,24 +20,28 @@ from typing import Any
 
 import numpy as np
 
-from dailypapers.community.votes import SQLiteVotes
+from dailypapers.config import Config
+from dailypapers.db.engine import Database
 from dailypapers.db.locks import file_lock, lock_file
+from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files, split_statements
 from dailypapers.papers.models import Paper, normalize_title
-from dailypapers.papers.rows import PAPER_COLUMNS, decide, paper_to_row, row_to_paper, text_hash
+from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper, text_hash
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
 from dailypapers.papers.store.terms import fts5_expression, fts5_term, query_terms
+from dailypapers.papers.upsert import PLAN_COLUMNS, Step, match_keys, plan_upsert
 
 # bm25() column weights for (title, abstract, author_names): a title match counts most.
 BM25_WEIGHTS = (5.0, 1.0, 2.0)
 QUERY_TIME_LIMIT_S = 5.0
 UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # imported upvotes + community votes
-_CHUNK = 500
+_CHUNK = 500  # keys per IN (...) list
+_UPDATED = [c for c in PAPER_COLUMNS if c != "added_at"]  # an update never changes added_at
 
 
-class SQLiteStore(SQLiteVotes):
+class SQLiteStore:
     """The :class:`~dailypapers.papers.store.base.Store` on a SQLite file."""
 
     backend = "sqlite"
@@ -53,6 +58,8 @@ class SQLiteStore(SQLiteVotes):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._writer = self._connect()
+        self.db = Database(Config(database_url=f"sqlite:///{self.path}"))  # the plain tables, SQLAlchemy Core
+        self.meta = Meta(self.db)
 
     # -- connections ------------------------------------------------------------------------------------------
     def _connect(self, *, deadline: list[float] | None = None) -> sqlite3.Connection:
@@ -102,6 +109,18 @@ class SQLiteStore(SQLiteVotes):
         for conn in self._all:
             conn.close()
         self._all.clear()
+        self.db.close()
+
+    def backup(self, target: Path) -> None:
+        """Copy the database to the new file ``target`` while others read and write (SQLite's online backup API,
+        which copies a consistent snapshot page by page)."""
+        dst = sqlite3.connect(target)
+        try:
+            with self._read() as conn:
+                self._local.deadline[0] = 0.0  # a large database takes longer than a query's time limit
+                conn.backup(dst)
+        finally:
+            dst.close()
 
     # -- migrations --------------------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -127,53 +146,69 @@ class SQLiteStore(SQLiteVotes):
 
     # -- papers ------------------------------------------------------------------------------------------------
     def upsert_papers(self, papers: Sequence[Paper]) -> UpsertCounts:
-        counts = UpsertCounts()
-        cols = ", ".join(PAPER_COLUMNS)
-        marks = ", ".join("?" * len(PAPER_COLUMNS))
-        sets = ", ".join(f"{c} = ?" for c in PAPER_COLUMNS if c != "added_at")
+        if not papers:
+            return UpsertCounts()
+        ids, norms = match_keys(papers)
         with self._write() as conn:
-            for paper in papers:
-                stored = conn.execute(
-                    "SELECT pk, id, version, content_hash, upvotes, added_at FROM papers WHERE id = ?", (paper.id,)
-                ).fetchone()
-                if stored is None:  # the same paper under its title id (imported without arXiv id), or vice versa
-                    stored = conn.execute(
-                        "SELECT pk, id, version, content_hash, upvotes, added_at FROM papers WHERE title_norm = ?"
-                        " AND (id LIKE 'dp-%' OR ? LIKE 'dp-%') LIMIT 1",
-                        (normalize_title(paper.title), paper.id),
-                    ).fetchone()
-                    if stored is not None and not paper.is_arxiv:
-                        counts.unchanged += 1  # the stored arXiv record is the richer one
-                        continue
-                action = decide(stored, paper)
-                if action == "keep":
-                    counts.unchanged += 1
-                    continue
-                row = paper_to_row(paper)
-                if action == "add":
-                    pk = conn.execute(f"INSERT INTO papers ({cols}) VALUES ({marks})", list(row.values())).lastrowid
-                    counts.added += 1
-                else:
-                    row["upvotes"] = max(row["upvotes"], stored["upvotes"])
-                    values = [row[c] for c in PAPER_COLUMNS if c != "added_at"]
-                    conn.execute(f"UPDATE papers SET {sets} WHERE pk = ?", [*values, stored["pk"]])
-                    pk = stored["pk"]
-                    counts.updated += 1
-                self._write_links(conn, int(pk), paper)  # type: ignore[arg-type]
+            steps, counts = plan_upsert(papers, self._rows_matching(conn, ids, norms), norms)
+            self._write_plan(conn, steps)
         return counts
 
     @staticmethod
-    def _write_links(conn: sqlite3.Connection, pk: int, paper: Paper) -> None:
-        conn.execute("DELETE FROM paper_authors WHERE paper_pk = ?", (pk,))
-        conn.execute("DELETE FROM paper_categories WHERE paper_pk = ?", (pk,))
-        affiliations = list(paper.affiliations) + [None] * len(paper.authors)
-        for position, name in enumerate(paper.authors):
-            conn.execute("INSERT OR IGNORE INTO authors (name) VALUES (?)", (name,))
-            author_pk = conn.execute("SELECT pk FROM authors WHERE name = ?", (name,)).fetchone()[0]
-            conn.execute(
-                "INSERT INTO paper_authors VALUES (?, ?, ?, ?)", (pk, position, author_pk, affiliations[position])
-            )
-        conn.executemany("INSERT OR IGNORE INTO paper_categories VALUES (?, ?)", [(pk, c) for c in paper.categories])
+    def _rows_matching(conn: sqlite3.Connection, ids: list[str], norms: list[str]) -> list[Mapping[str, Any]]:
+        """Every stored row with one of these ids or normalised titles: one query per chunk of the batch, which
+        SQLite answers from the two indexes (OR of IN lists)."""
+        found: dict[int, Mapping[str, Any]] = {}
+        sql = f"SELECT {', '.join(PLAN_COLUMNS)} FROM papers WHERE id IN ({{}}) OR title_norm IN ({{}})"
+        for i in range(0, len(ids), _CHUNK):
+            chunk_ids, chunk_norms = ids[i : i + _CHUNK], norms[i : i + _CHUNK]
+            marks = ", ".join("?" * len(chunk_ids))
+            rows = conn.execute(sql.format(marks, marks), [*chunk_ids, *chunk_norms])
+            found.update((r["pk"], r) for r in rows)  # a row matched by both chunks' keys is listed once
+        return list(found.values())
+
+    @classmethod
+    def _write_plan(cls, conn: sqlite3.Connection, steps: list[Step]) -> None:
+        """Write the planned rows, then the author and category links of every paper written."""
+        adds = [s for s in steps if s.kind == "add"]
+        if adds:  # keys as SQLite would give them (max + 1: no AUTOINCREMENT), so that inserts can go in bulk
+            top = int(conn.execute("SELECT coalesce(max(pk), 0) FROM papers").fetchone()[0])
+            for pk, step in enumerate(adds, start=top + 1):
+                step.slot.pk = pk
+        insert = (
+            f"INSERT INTO papers (pk, {', '.join(PAPER_COLUMNS)}) VALUES ({', '.join('?' * (len(PAPER_COLUMNS) + 1))})"
+        )
+        update = f"UPDATE papers SET {', '.join(f'{c} = ?' for c in _UPDATED)} WHERE pk = ?"
+        # Runs of adds and of updates in batch order: a later step may rename a row an earlier one wrote.
+        for kind, run in itertools.groupby(steps, key=lambda s: s.kind):
+            if kind == "add":
+                conn.executemany(insert, [[s.slot.pk, *s.row.values()] for s in run])
+            else:
+                conn.executemany(update, [[*(s.row[c] for c in _UPDATED), s.slot.pk] for s in run])
+        cls._write_links(conn, {int(s.slot.pk): s.paper for s in steps if s.slot.pk is not None})
+
+    @staticmethod
+    def _write_links(conn: sqlite3.Connection, papers: dict[int, Paper]) -> None:
+        """Replace the author and category rows of these papers (a few bulk statements per batch)."""
+        conn.executemany("DELETE FROM paper_authors WHERE paper_pk = ?", [(pk,) for pk in papers])
+        conn.executemany("DELETE FROM paper_categories WHERE paper_pk = ?", [(pk,) for pk in papers])
+        names = list(dict.fromkeys(name for p in papers.values() for name in p.authors))
+        conn.executemany("INSERT OR IGNORE INTO authors (name) VALUES (?)", [(n,) for n in names])
+        author_pks: dict[str, int] = {}
+        for i in range(0, len(names), _CHUNK):
+            chunk = names[i : i + _CHUNK]
+            sql = f"SELECT name, pk FROM authors WHERE name IN ({', '.join('?' * len(chunk))})"
+            author_pks.update((r[0], r[1]) for r in conn.execute(sql, chunk))
+        conn.executemany(
+            "INSERT INTO paper_authors VALUES (?, ?, ?, ?)",
+            [
+                (pk, position, author_pks[name], [*p.affiliations, *[None] * len(p.authors)][position])
+                for pk, p in papers.items()
+                for position, name in enumerate(p.authors)
+            ],
+        )
+        cats = [(pk, c) for pk, p in papers.items() for c in p.categories]
+        conn.executemany("INSERT OR IGNORE INTO paper_categories VALUES (?, ?)", cats)
 
     def get_paper(self, paper_id: str) -> Paper | None:
         with self._read() as conn:
@@ -329,11 +364,6 @@ class SQLiteStore(SQLiteVotes):
             row = conn.execute("SELECT vector FROM embeddings WHERE model = ? AND paper_pk = ?", (model, pk)).fetchone()
         return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
 
-    def vector_search(
-        self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()
-    ) -> list[Hit] | None:
-        return None  # SQLite has no vector index: the caller uses the on-disk ANN index
-
     def embedding_counts(self) -> dict[str, int]:
         with self._read() as conn:
             rows = conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall()
@@ -356,22 +386,3 @@ class SQLiteStore(SQLiteVotes):
             )
             self._local.deadline[0] = 0.0  # a full count of a large table may take a while
             return {n: int(conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
-
-    # -- meta ------------------------------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        with self._read() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def meta_items(self) -> dict[str, str]:
-        with self._read() as conn:
-            return {r[0]: r[1] for r in conn.execute("SELECT key, value FROM meta ORDER BY key")}
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    def meta_setdefault(self, key: str, value: str) -> str:
-        with self._write() as conn:
-            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
-            return str(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])

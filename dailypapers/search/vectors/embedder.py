@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -87,6 +88,29 @@ def model_path() -> str:
 SMALL_BATCH = 4  # texts; at most this many are embedded on a single thread
 
 
+class _UnrecognizedLossType(logging.Filter):
+    """Drops transformers' "`loss_type=None` was set in the config but it is unrecognized" warning, and only it.
+
+    Tracing the model (:func:`_trace_for_queries`) makes ``torch.jit`` look up every attribute of every submodule,
+    among them ``PreTrainedModel.loss_function``, whose getter warns when the config names no loss; an encoder
+    used for inference has none, so every import printed the warning. Every other transformers message stays.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("`loss_type=") and "was set in the config but it is unrecognized" in message)
+
+
+_LOSS_TYPE_FILTER = _UnrecognizedLossType()
+
+
+def _silence_loss_type_warning() -> None:
+    """Install :class:`_UnrecognizedLossType` on the logger that emits the warning (once; filters are a set)."""
+    logger = logging.getLogger("transformers.modeling_utils")
+    if _LOSS_TYPE_FILTER not in logger.filters:
+        logger.addFilter(_LOSS_TYPE_FILTER)
+
+
 class MiniLMEmbedder:
     """sentence-transformers/all-MiniLM-L6-v2 (384-d) on the CPU, loaded lazily; safe to share between threads."""
 
@@ -120,6 +144,7 @@ class MiniLMEmbedder:
             from transformers.utils import logging as tf_logging
 
             torch.set_num_threads(self.threads)
+            _silence_loss_type_warning()
             path = model_path()
             log.info("loading embedding model %s from %s (%s)", self.name, path, self.precision)
             # A local folder and local_files_only already keep the hub out; offline mode is switched on for the load
@@ -248,10 +273,11 @@ def _main() -> None:  # pragma: no cover - measurement helper: python -m dailypa
     import json
     import time
 
-    from dailypapers.demo import DEMO_CORPUS
+    # The packaged demo corpus, by path: a measurement helper must not import the layers above search.
+    demo = Path(__file__).resolve().parents[2] / "demo" / "papers.jsonl"
 
     ap = argparse.ArgumentParser(description="Embedding throughput fp32 vs bf16 and their agreement.")
-    ap.add_argument("corpus", nargs="?", default=str(DEMO_CORPUS))
+    ap.add_argument("corpus", nargs="?", default=str(demo))
     ap.add_argument("--batch", type=int, default=64)
     args = ap.parse_args()
     with open(args.corpus) as fh:

@@ -1,62 +1,101 @@
-"""Nearest-neighbour search over paper embeddings, whichever backend holds them.
+"""The SQLite backend's :class:`~dailypapers.search.vectors.base.VectorIndex`, and :func:`open_vector_index`.
 
-PostgreSQL answers with its own pgvector HNSW index (filters in the same SQL); on SQLite the on-disk ANN index
-(:mod:`.hnsw`) answers. A filtered search there first *post-filters*: it takes the nearest papers
-of the whole index and keeps those the store says pass (one indexed lookup of a few hundred keys), widening once
-by the pass rate it saw. Only when the filter keeps too few of the nearest papers (a narrow filter, or one far
-from the query's neighbourhood) does it *pre-filter*: every key that passes, then the index restricted to them
-(exact search when they are few). Pre-filtering costs time in proportion to the papers that pass: 372 ms p50
-for 80,000 of 1M papers in the 2026-11-23 benchmark, which post-filtering avoids for broad filters.
+:class:`HnswVectorIndex` wraps the on-disk ANN index (:mod:`.hnsw`). A filtered search first *post-filters*: it
+takes the nearest papers of the whole index and keeps those the store says pass (one indexed lookup of a few
+hundred keys), widening once by the pass rate it saw. Only when the filter keeps too few of the nearest papers (a
+narrow filter, or one far from the query's neighbourhood) does it *pre-filter*: every key that passes, then the
+index restricted to them (exact search when they are few). Pre-filtering costs time in proportion to the papers
+that pass: 372 ms p50 for 80,000 of 1M papers in the 2026-11-23 benchmark, which post-filtering avoids for broad
+filters.
+
+Crash safety: vectors reach the store batch by batch, the ANN files only at checkpoints and at the end of an
+update. A store meta flag (``ann_pending:<model>``) is set from :meth:`~HnswVectorIndex.begin_update` until
+:meth:`~HnswVectorIndex.commit`; the next update that finds it set (or finds no saved index at all) first adds every
+stored vector the index lacks (:meth:`~HnswVectorIndex.recover`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import TYPE_CHECKING
+import threading
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from dailypapers.papers.store.base import Filters, Hit, Store
+from dailypapers.search.vectors.base import VectorIndex, similar_to_paper
+from dailypapers.search.vectors.hnsw import AnnIndex
+
+if TYPE_CHECKING:
+    from dailypapers.search.vectors.pgvector import PgVectorStore
+
+log = logging.getLogger(__name__)
 
 # Post-filtering looks at POST_FILTER_FACTOR × k nearest papers first and at most POST_FILTER_MAX in all: a filter
 # passing 5% of the papers near the query is answered from ~3,000 candidates in two index searches.
 POST_FILTER_FACTOR = 3
 POST_FILTER_MAX = 4_000
-
-if TYPE_CHECKING:
-    from dailypapers.search.vectors.hnsw import AnnIndex
+CHECKPOINT_S = 300.0  # save the ANN index at least this often during a long update, so the web app sees progress
 
 
-class VectorSearch:
-    """Cosine nearest neighbours of a query vector among stored papers."""
+def open_vector_index(store: Store, folder: Path, model: str, dim: int) -> VectorIndex:
+    """The vector index of ``store``'s backend for ``model``: pgvector in PostgreSQL, else the HNSW index kept in
+    ``folder``. Nothing is loaded yet: a saved HNSW index is read on first use."""
+    if store.backend == "postgres":
+        from dailypapers.search.vectors.pgvector import PgVectorIndex
 
-    def __init__(self, store: Store, model: str, ann: AnnIndex | None) -> None:
-        self.store = store
-        self.model = model
-        self.ann = ann
+        return PgVectorIndex(cast("PgVectorStore", store), model)
+    return HnswVectorIndex(store, folder, model, dim)
 
+
+class HnswVectorIndex:
+    """The on-disk :class:`AnnIndex` in ``folder``, filtered with the store's ``filter_pks``. Thread-safe."""
+
+    def __init__(self, store: Store, folder: Path, model: str, dim: int) -> None:
+        self.store, self.folder, self.model, self.dim = store, Path(folder), model, dim
+        self._ann: AnnIndex | None = None
+        self._opening = threading.Lock()
+        self._dirty = False  # changes since the last save (or no saved index yet): commit() saves them
+        self._last_save = time.monotonic()
+
+    @property
+    def ann(self) -> AnnIndex:
+        """The ANN index in use: the one saved in ``folder``, loaded on first use; :meth:`rebuild` replaces it."""
+        ann = self._ann
+        if ann is None:
+            with self._opening:  # concurrent first searches load it once
+                if self._ann is None:
+                    self._ann = AnnIndex.open(self.folder, self.dim)
+                ann = self._ann
+        return ann
+
+    @property
+    def _pending_key(self) -> str:
+        return f"ann_pending:{self.model}"
+
+    # -- queries ---------------------------------------------------------------------------------------------
     def search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
-        """The ``k`` papers closest to ``vector`` that pass ``filters``, best first (score = cosine)."""
-        hits = self.store.vector_search(self.model, vector, k, filters)
-        if hits is not None:
-            return hits
-        if self.ann is None:
-            raise RuntimeError("no vector index: run `dailypapers index rebuild`")
-        self.ann.reload_if_changed()
-        found = self._post_filtered(vector, k, filters) if filters.active else self.ann.search(vector, k)
+        ann = self.ann  # one index for the whole search, even if a rebuild swaps in another meanwhile
+        ann.reload_if_changed()
+        found = self._post_filtered(ann, vector, k, filters) if filters.active else ann.search(vector, k)
         if found is None:
             allowed = self.store.filter_pks(filters)
-            found = self.ann.search(vector, k, allowed) if allowed else []
+            found = ann.search(vector, k, allowed) if allowed else []
         return [Hit(pk=int(key), score=float(sim)) for key, sim in found]
 
-    def _post_filtered(self, vector: np.ndarray, k: int, filters: Filters) -> list[tuple[int, float]] | None:
+    def _post_filtered(
+        self, ann: AnnIndex, vector: np.ndarray, k: int, filters: Filters
+    ) -> list[tuple[int, float]] | None:
         """The ``k`` nearest that pass ``filters`` found among the nearest of the whole index, or None when the
         filter keeps too few of them to get ``k`` within :data:`POST_FILTER_MAX` candidates."""
-        assert self.ann is not None
-        total = len(self.ann)
+        total = len(ann)
         probe = min(total, POST_FILTER_FACTOR * k)
         while True:
-            near = self.ann.search(vector, probe)
+            near = ann.search(vector, probe)
             passing = self.store.filter_pks(filters, among=[key for key, _ in near])
             kept = [(key, sim) for key, sim in near if key in passing]
             if len(kept) >= k or len(near) >= total:
@@ -67,8 +106,65 @@ class VectorSearch:
             probe = min(total, wanted)
 
     def similar(self, pk: int, k: int, filters: Filters = Filters()) -> list[Hit]:
-        """The ``k`` papers nearest to paper ``pk`` (itself excluded); empty if it has no embedding yet."""
-        vector = self.store.get_embedding(self.model, pk)
-        if vector is None:
-            return []
-        return [h for h in self.search(vector, k + 1, filters) if h.pk != pk][:k]
+        return similar_to_paper(self.search, self.store.get_embedding(self.model, pk), pk, k, filters)
+
+    def size(self) -> int:
+        return len(self.ann)
+
+    def reload_if_changed(self) -> bool:
+        return self.ann.reload_if_changed()
+
+    # -- updates ---------------------------------------------------------------------------------------------
+    def writing(self) -> AbstractContextManager[object]:
+        return self.ann.writing()
+
+    def recover(self) -> int:
+        ann = self.ann
+        if ann.generation != 0 and self.store.meta.get(self._pending_key) != "1":
+            return 0
+        added = 0
+        for pks, vectors in self.store.iter_embeddings(self.model):
+            missing = np.fromiter((int(k) not in ann for k in pks), dtype=bool, count=len(pks))
+            if missing.any():
+                ann.add(pks[missing], vectors[missing])
+                added += int(missing.sum())
+        if added:
+            log.info("added %d stored vectors missing from the vector index", added)
+        self._dirty = self._dirty or added > 0 or ann.generation == 0  # never saved: save it, even empty
+        return added
+
+    def begin_update(self) -> None:
+        self.store.meta.set(self._pending_key, "1")
+        self._dirty = True
+        self._last_save = time.monotonic()
+
+    def add(self, pks: np.ndarray, vectors: np.ndarray) -> None:
+        ann = self.ann
+        ann.add(pks, vectors)
+        self._dirty = True
+        if time.monotonic() - self._last_save > CHECKPOINT_S:
+            ann.save()
+            self._last_save = time.monotonic()
+
+    def commit(self) -> None:
+        if not self._dirty:
+            return
+        self.ann.save()
+        self.store.meta.set(self._pending_key, "0")
+        self._dirty = False
+
+    def rebuild(self) -> int:
+        """Build a fresh index in ``folder`` from the stored vectors (the old one is not even loaded) and swap it in.
+
+        The new files replace the old ones atomically: other processes keep the old index until they reload.
+        """
+        fresh = AnnIndex(self.folder, self.dim)
+        with fresh.writing(reload=False):
+            for pks, vectors in self.store.iter_embeddings(self.model):
+                fresh.add(pks, vectors)
+            fresh.save()
+            self.store.meta.set(self._pending_key, "0")
+        with self._opening:
+            self._ann, self._dirty = fresh, False
+        log.info("rebuilt the vector index in %s: %d vectors", self.folder, len(fresh))
+        return len(fresh)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
@@ -142,19 +143,19 @@ def period_view(library: Library, period: Period, page: int = 1, sort: str = "ad
     """One page of the papers added in ``period``. Days step to the nearest day that has papers; weeks and
     months to the adjacent one (none past the calendar's ends)."""
     if period.kind == "day":
-        before, after = library.store.neighbour_days(period.start)
+        before, after = library.papers.neighbour_days(period.start)
         prev = day_period(before) if before else None
         nxt = day_period(after) if after else None
     else:
         prev, nxt = shift(period, -1), shift(period, 1)
     size = library.config.page_size
-    papers = library.papers_in(period, limit=size, offset=(page - 1) * size, sort=sort)
-    return PeriodView(period, prev, nxt, library.count_in(period), page, size, sort, papers)
+    papers = library.papers.in_period(period, limit=size, offset=(page - 1) * size, sort=sort)
+    return PeriodView(period, prev, nxt, library.papers.count_in(period), page, size, sort, papers)
 
 
 def latest_view(library: Library, page: int = 1, sort: str = "added") -> PeriodView | None:
     """The latest day that has papers, or ``None`` when the library is empty."""
-    latest: date | None = library.store.latest_added_day()
+    latest: date | None = library.papers.latest_day()
     return period_view(library, day_period(latest), page, sort) if latest else None
 
 
@@ -257,4 +258,20 @@ FormSearchRequestDep = Annotated[SearchRequest, Depends(form_search_request)]
 
 def run_search(library: Library, req: SearchRequest) -> SearchPage:
     """The page of results for ``req`` (the same call for the HTML page, the API and the CLI)."""
-    return library.search(req.q, filters=req.filters, mode=req.mode, page=req.page)
+    return library.search.query(req.q, filters=req.filters, mode=req.mode, page=req.page)
+
+
+def allow_head(router: APIRouter) -> None:
+    """Add a ``HEAD`` twin of every ``GET`` route of ``router``: the same endpoint, left out of the OpenAPI schema
+    (a HEAD operation per path would only double it). Call it after the router's last route."""
+    for route in list(router.routes):
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            router.add_api_route(
+                route.path.removeprefix(router.prefix),
+                route.endpoint,
+                methods=["HEAD"],
+                name=f"{route.name}_head",
+                include_in_schema=False,
+                response_model=route.response_model,
+                response_class=route.response_class,
+            )

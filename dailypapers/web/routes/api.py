@@ -1,6 +1,6 @@
 """The native JSON API: the data of every page, as JSON (``/api/search``, ``/api/days/…``, ``/api/similar/…``).
 
-Each endpoint calls the same builder as its HTML page and renders the result with :mod:`dailypapers.web.serialize`.
+Each endpoint calls the same builder as its HTML page and renders the result with :mod:`dailypapers.serialize`.
 ``/api/papers/…`` and ``/api/daily_papers`` are not here: they belong to the Hugging Face compatible API.
 """
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from dailypapers.papers.periods import day_period
+from dailypapers.serialize import period_json, search_json, similar_json
 from dailypapers.web.routes import (
     IsoDate,
     LibraryDep,
@@ -20,6 +21,7 @@ from dailypapers.web.routes import (
     SearchRequestDep,
     SortParam,
     WeekText,
+    allow_head,
     latest_view,
     month_of,
     period_view,
@@ -27,7 +29,6 @@ from dailypapers.web.routes import (
     week_of,
 )
 from dailypapers.web.schemas import ERROR_RESPONSES, PeriodOut, SearchOut, SimilarOut
-from dailypapers.web.serialize import period_json, search_json, similar_json
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 
@@ -110,7 +111,10 @@ def api_similar(
     k: Annotated[int, Query(ge=1, le=50, description="How many similar papers (1-50).")] = 10,
 ) -> dict[str, Any]:
     """A paper and its nearest neighbours by embedding (the paper itself excluded)."""
-    paper = library.paper(paper_id)
+    paper = library.papers.get(paper_id)
     if paper is None:
         raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
-    return similar_json(paper, library.similar(paper, k))
+    return similar_json(paper, library.search.similar(paper, k))
+
+
+allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)

@@ -8,23 +8,29 @@ CLI) request, in the shapes they parse (see :mod:`dailypapers.web.hf_format`):
   ``month`` filter on the day a paper entered the list (not its arXiv date); given together, they intersect.
   Without them the whole list is paged, newest first. ``sort=trending`` ranks by
   :func:`dailypapers.search.trending.trending`; without a date filter it ranks the papers of the last
-  :data:`TRENDING_WINDOW_DAYS` days with papers. A ``Link: <...>; rel="next"`` header names the next page.
+  :data:`TRENDING_WINDOW_DAYS` days with papers. A ``Link: <...>; rel="next"`` header names the next page: an
+  absolute URL (``huggingface_hub`` follows it as it is) under the configured ``public_url``, or on the request's
+  host only when that is the server's own address, else a relative one (a forged ``Host`` is never echoed; see
+  :func:`dailypapers.web.templating.public_url`).
 * ``GET /api/papers/{id}`` — one flat paper object; version-suffixed arXiv ids resolve too.
 * ``GET /papers/{id}.md`` — the paper as Markdown.
 
 Read endpoints need no token and ignore any ``Authorization`` header. Errors use the site's one shape
 (:mod:`dailypapers.web.errors`): ``{"ok": false, "error": ..., "status": ...}`` plus ``X-Error-Message``, which
-is what ``huggingface_hub`` shows in its exceptions; a bad parameter is a 400.
+is what ``huggingface_hub`` shows in its exceptions; a bad parameter is a 400. A paper that cannot be put in these
+shapes is a bug on the server's side: a 500 (:class:`ShapeError`), never a 400 with pydantic's text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ValidationError
 
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
@@ -32,8 +38,9 @@ from dailypapers.papers.periods import Period, day_period, parse_month, parse_we
 from dailypapers.search.trending import trending
 from dailypapers.web.errors import sentence
 from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
-from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText
+from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText, allow_head
 from dailypapers.web.schemas import ErrorOut
+from dailypapers.web.templating import paper_url, public_url
 
 router = APIRouter(tags=["Hugging Face compatible"])
 
@@ -71,6 +78,25 @@ class MarkdownResponse(PlainTextResponse):
     media_type = "text/markdown"
 
 
+class ShapeError(RuntimeError):
+    """A stored paper that does not fit a Hugging Face shape. pydantic's ``ValidationError`` is a ``ValueError``,
+    which the site answers as the client's mistake (400); this is ours, so it must reach the 500 handler."""
+
+
+Shape = TypeVar("Shape", bound=BaseModel)
+
+
+def shaped(build: Callable[[Paper], Shape], papers: Iterable[Paper]) -> list[Shape]:
+    """``build(paper)`` for each paper; a validation failure becomes a :class:`ShapeError` naming the paper."""
+    out = []
+    for paper in papers:
+        try:
+            out.append(build(paper))
+        except ValidationError as exc:
+            raise ShapeError(f"paper {paper.id!r} does not fit {build.__name__}: {exc}") from exc
+    return out
+
+
 def requested_period(day: date | None, week: str | None, month: str | None) -> Period | None:
     """The period the filters select (their intersection); ``None`` when they select no day at all (also for
     week 53 of a year that has 52). ``week`` and ``month`` are already of the documented forms."""
@@ -90,11 +116,11 @@ def requested_period(day: date | None, week: str | None, month: str | None) -> P
 
 def _trending_pool(library: Library, period: Period) -> list[Paper]:
     if period is ALL_TIME:
-        newest = library.store.latest_added_day()
+        newest = library.papers.latest_day()
         if newest is None:
             return []
         period = Period("range", newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest)
-    return library.papers_in(period)
+    return library.papers.in_period(period)
 
 
 @router.get(
@@ -112,10 +138,10 @@ def search_papers(
 ) -> list[HfDailyItem]:
     """Papers matching ``q`` (hybrid keyword and semantic search), best first; without ``q``, the newest papers."""
     if q is None or not q.strip():
-        papers = library.papers_in(ALL_TIME, limit=limit)
+        papers = library.papers.in_period(ALL_TIME, limit=limit)
     else:
-        papers = [r.paper for r in library.search(q, page=1, page_size=limit).results]
-    return [daily_item(p) for p in papers]
+        papers = [r.paper for r in library.search.query(q, page=1, page_size=limit).results]
+    return shaped(daily_item, papers)
 
 
 @router.get(
@@ -163,10 +189,12 @@ def daily_papers(
         pool = trending(_trending_pool(library, period), datetime.now(UTC))
         papers, total = pool[offset : offset + limit], len(pool)
     else:
-        papers, total = library.papers_in(period, limit=limit, offset=offset, sort="added"), library.count_in(period)
+        papers = library.papers.in_period(period, limit=limit, offset=offset, sort="added")
+        total = library.papers.count_in(period)
     if offset + limit < total:
-        response.headers["Link"] = f'<{request.url.include_query_params(p=p + 1)}>; rel="next"'
-    return [daily_item(paper) for paper in papers]
+        nxt = request.url.include_query_params(p=p + 1)
+        response.headers["Link"] = f'<{public_url(request, f"{nxt.path}?{nxt.query}")}>; rel="next"'
+    return shaped(daily_item, papers)
 
 
 @router.get(
@@ -177,10 +205,10 @@ def daily_papers(
 )
 def paper_info(library: LibraryDep, paper_id: PaperIdParam) -> HfPaper:
     """The paper with this id: an arXiv id (a version suffix such as ``v2`` is ignored) or a ``dp-`` id."""
-    paper = library.paper(paper_id)
+    paper = library.papers.get(paper_id)
     if paper is None:
         raise HTTPException(404, f"There is no paper with id '{paper_id[:100]}'.")
-    return flat_paper(paper)
+    return shaped(flat_paper, [paper])[0]
 
 
 @router.get(
@@ -195,7 +223,7 @@ def paper_info(library: LibraryDep, paper_id: PaperIdParam) -> HfPaper:
 )
 def paper_markdown_page(request: Request, library: LibraryDep, paper_id: PaperIdParam) -> Response:
     """Title, authors, dates, links and abstract as Markdown (``HfApi.read_paper``). Full text is not included."""
-    paper = library.paper(paper_id)
+    paper = library.papers.get(paper_id)
     if paper is None:
         # A machine reads this URL (like the API), so the error is JSON here too, whatever the site does for pages.
         message = sentence(f"There is no paper with id '{paper_id[:100]}'")
@@ -204,5 +232,7 @@ def paper_markdown_page(request: Request, library: LibraryDep, paper_id: PaperId
             status_code=404,
             headers={"X-Error-Message": _UNSAFE_HEADER_CHARS.sub("?", message)},
         )
-    page_url = str(request.url_for("paper_markdown_page", paper_id=paper.id)).removesuffix(".md")
-    return MarkdownResponse(paper_markdown(paper, page_url))
+    return MarkdownResponse(paper_markdown(paper, public_url(request, paper_url(paper.id))))
+
+
+allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)

@@ -2,6 +2,10 @@
 
 These routes must be included before :mod:`dailypapers.web.routes.papers`, whose ``/papers/{id}`` would
 otherwise take ``/papers/date/2026-11-20`` for a paper id.
+
+Every page also answers ``HEAD`` (:func:`dailypapers.web.routes.allow_head`): FastAPI registers a ``GET`` route
+for ``GET`` alone, so ``HEAD /`` (what uptime checks and link checkers send) was a 405. The server sends no body
+for ``HEAD``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dailypapers.web.routes import (
     PeriodView,
     SortParam,
     WeekText,
+    allow_head,
     latest_view,
     month_of,
     period_view,
@@ -79,3 +84,6 @@ def month_page(
     sort: SortParam = "added",
 ) -> Response:
     return _render(request, period_view(library, month_of(month), p, sort))
+
+
+allow_head(router)

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import LibraryDep
+from dailypapers.web.routes import LibraryDep, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import paper_url, render
 from dailypapers.web.voters import vote_buttons
@@ -45,7 +45,7 @@ router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_c
 def similar_or_none(library: Library, paper: Paper, k: int = 10) -> list[tuple[Paper, float]] | None:
     """Similar papers; ``None`` (the page says so) when the vector index is missing, instead of failing the page."""
     try:
-        return library.similar(paper, k)
+        return library.search.similar(paper, k)
     except RuntimeError:
         log.warning("similar papers unavailable for %s", paper.id, exc_info=True)
         return None
@@ -57,7 +57,7 @@ def paper_page(
     library: LibraryDep,
     paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
 ) -> Response:
-    paper = library.paper(paper_id)
+    paper = library.papers.get(paper_id)
     if paper is None:
         raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
     context = {
@@ -68,3 +68,6 @@ def paper_page(
         "votes": vote_buttons(request, [paper]),
     }
     return render(request, "paper.html", context)
+
+
+allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)

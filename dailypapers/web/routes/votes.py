@@ -3,46 +3,41 @@
 A vote is idempotent: ``{"up": true}`` upvotes (again: no change), ``{"up": false}`` withdraws the upvote. Both
 routes answer with the paper's upvotes afterwards — the JSON route as ``{"ok": true, "paper", "upvotes", "voted"}``,
 the form with a 303 back to the page it came from (``next``: a path on this site, nothing else, so the route is
-no open redirect). Voters are anonymous cookies and every vote needs its CSRF token; the scheme, the shared
-signing key and the rate limit are described in :mod:`dailypapers.web.voters`. The vote itself is one transaction
-in the database (:mod:`dailypapers.community.votes`), so any worker on any machine sees it at once.
+no open redirect). A vote belongs to a signed-in user (session cookie + CSRF token, or an API token); anonymous
+cookie votes only when ``DAILYPAPERS_ANONYMOUS_VOTES`` is on. CSRF, origin and body limits are the security
+layer's (:mod:`dailypapers.web.security`), applied to every unsafe route; the rate limit
+(``DAILYPAPERS_VOTE_RATE_LIMIT`` a minute per voter) is counted in the database, shared by every worker. The vote
+itself is one transaction (:mod:`dailypapers.community.votes`), so any worker on any machine sees it at once.
 
 Not under ``/api/papers/…``: that prefix belongs to the Hugging Face compatible API (``GET /api/papers/{id:path}``).
 """
 
 from __future__ import annotations
 
-import math
-import threading
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, StrictBool
 
+from dailypapers.errors import NotFound, NotSignedIn
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.errors import BadRequest
 from dailypapers.web.routes import LibraryDep
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
+from dailypapers.web.security.cookies import CSRF_COOKIE
+from dailypapers.web.security.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
+from dailypapers.web.security.identity import voter_id
 from dailypapers.web.templating import paper_url
-from dailypapers.web.voters import (
-    COOKIE,
-    CSRF_FIELD,
-    CSRF_HEADER,
-    RateLimiter,
-    Voter,
-    current_voter,
-    verified_voter,
-)
 
 router = APIRouter()
 
-_limiter_lock = threading.Lock()
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    403: {"model": ErrorOut, "description": "No voter cookie, a missing or wrong CSRF token, or a foreign origin."},
+    401: {"model": ErrorOut, "description": "Not signed in (and anonymous votes are off), or an unknown API token."},
+    403: {"model": ErrorOut, "description": "A missing or wrong CSRF token, or a foreign origin."},
     429: {"model": ErrorOut, "description": "Too many votes from this voter; `Retry-After` says when to try again."},
 }
 PaperIdPath = Annotated[
@@ -64,28 +59,20 @@ class VoteOut(BaseModel):
 class VoterOut(BaseModel):
     ok: Literal[True] = True
     csrf_token: str = Field(description=f"Send it in the `{CSRF_HEADER}` header of `POST /api/votes/{{id}}`.")
-    cookie: str = Field(description="Name of the voter cookie (HttpOnly) this response sets on a first visit.")
+    cookie: str = Field(description="Name of the CSRF cookie (HttpOnly) this response sets on a first visit.")
 
 
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    with _limiter_lock:
-        if getattr(state, "vote_limiter", None) is None:
-            state.vote_limiter = RateLimiter(state.library.config.vote_rate_limit)
-    limiter: RateLimiter = state.vote_limiter
-    return limiter
+def rate_limits(request: Request) -> Any:
+    return request.app.state.rate_limits
 
 
-def cast_vote(request: Request, library: Library, paper_id: str, voter: Voter, up: bool) -> tuple[Paper, int]:
+def cast_vote(request: Request, library: Library, paper_id: str, voter: str, up: bool) -> tuple[Paper, int]:
     """Record the vote; 429 past the rate limit, 404 for an unknown paper. Returns the paper and its upvotes."""
-    wait = _limiter(request).hit(voter.id)
-    if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise HTTPException(429, f"Too many votes; try again in {seconds} s.", headers={"Retry-After": str(seconds)})
-    paper = library.paper(paper_id)
-    total = None if paper is None else library.store.set_vote(paper.id, voter.id, up)
+    rate_limits(request).hit("vote", voter, what="votes")
+    paper = library.papers.get(paper_id)
+    total = None if paper is None else library.votes.cast(paper.id, voter, up)
     if paper is None or total is None:
-        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
+        raise NotFound(f"No paper has the id '{paper_id[:200]}'.")
     return paper, total
 
 
@@ -109,33 +96,27 @@ def safe_next(value: str) -> str:
     return value
 
 
-def json_voter(
-    request: Request,
-    x_csrf_token: Annotated[
-        str | None,
-        Header(
-            alias=CSRF_HEADER,
-            max_length=200,
-            description="The voter's CSRF token (from `GET /api/votes` or a page's vote form). Without it: 403.",
-        ),
-    ] = None,
-) -> Voter:
-    """The verified voter of a JSON vote: ``Content-Type: application/json`` (415 otherwise) and a valid token."""
+def json_voter(request: Request) -> str:
+    """The voter of a JSON vote: ``Content-Type: application/json`` (415 otherwise) and somebody who may vote."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media != "application/json":
         raise HTTPException(415, "Send the vote as JSON, with 'Content-Type: application/json'.")
-    return verified_voter(request, x_csrf_token)
+    voter = voter_id(request, create=True)
+    if voter is None:
+        raise NotSignedIn("Sign in to vote (or send an API token: 'Authorization: Bearer <token>').")
+    return voter
 
 
 @router.get(
     "/api/votes", response_model=VoterOut, responses=_ERRORS, tags=["api"], summary="Your CSRF token for voting"
 )
 def api_voter(request: Request) -> dict[str, Any]:
-    """This voter's CSRF token; on a first visit also the voter cookie (`Set-Cookie`), which later votes must send.
+    """The caller's CSRF token; on a first visit also the CSRF cookie (`Set-Cookie`), which later votes must send
+    (a session-authenticated script; an API token needs neither). The same as `GET /api/csrf`.
 
     Another origin cannot read this response, so the token stays with the browser or client that asked.
     """
-    return {"ok": True, "csrf_token": current_voter(request).token, "cookie": COOKIE}
+    return {"ok": True, "csrf_token": csrf_token(request), "cookie": CSRF_COOKIE}
 
 
 @router.post(
@@ -150,9 +131,10 @@ def api_vote(
     library: LibraryDep,
     paper_id: PaperIdPath,
     vote: VoteIn,
-    voter: Annotated[Voter, Depends(json_voter)],
+    voter: Annotated[str, Depends(json_voter)],
 ) -> dict[str, Any]:
-    """Idempotent: `{"up": true}` twice counts once. Needs the voter cookie and its token in `X-CSRF-Token`."""
+    """Idempotent: `{"up": true}` twice counts once. Needs an API token, or a session with its CSRF token in
+    `X-CSRF-Token`."""
     paper, total = cast_vote(request, library, paper_id, voter, vote.up)
     return {"ok": True, "paper": paper.id, "upvotes": total, "voted": vote.up}
 
@@ -170,13 +152,17 @@ def form_vote(
     library: LibraryDep,
     paper_id: PaperIdPath,
     up: Annotated[bool, Form(description="`true`: upvote; `false`: withdraw the upvote.")],
-    csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200, description="The form's CSRF token.")] = "",
+    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=200, description="The form's CSRF token.")] = "",
     next_url: Annotated[
         str | None, Form(alias="next", max_length=2000, description="Where to go back to: a path on this site.")
     ] = None,
 ) -> RedirectResponse:
-    """The vote button of the pages (works without JavaScript): votes, then goes back to where it was pressed."""
-    voter = verified_voter(request, csrf_token)
+    """The vote button of the pages (works without JavaScript): votes, then goes back to where it was pressed.
+    A visitor who may not vote goes to the log-in page, and from there back to ``next``."""
     target = safe_next(next_url) if next_url else None
+    voter = voter_id(request, create=True)
+    if voter is None:
+        back = target or paper_url(paper_id)
+        return RedirectResponse("/login?next=" + quote(back, safe="/#"), status_code=303)
     paper, _ = cast_vote(request, library, paper_id, voter, up)
     return RedirectResponse(target or paper_url(paper.id), status_code=303)

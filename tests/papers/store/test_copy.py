@@ -1,8 +1,9 @@
 """``dailypapers db copy --to URL`` and ``db migrate``: SQLite -> PostgreSQL and back, through the real CLI.
 
 The source holds the store-contract corpus (298 papers with authors, categories, days, upvotes), a few rich arXiv
-papers, embeddings of two models (one of them stale) and meta values. After the copy, every paper is equal field
-by field, vectors are equal bit for bit under the target's own keys, and the counts agree.
+papers, embeddings of two models (one of them stale), meta values, users with a session and a token, and votes.
+After the copy, every paper is equal field by field, vectors are equal bit for bit under the target's own keys,
+every row of every plain table is there (votes under the target's paper keys), and the counts agree.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
+from dailypapers.accounts.service import Accounts
 from dailypapers.cli import main
+from dailypapers.community.votes import Votes
 from dailypapers.config import Config
 from dailypapers.db.migrations import migration_files
+from dailypapers.db.schema import COPY_ORDER, papers, votes
 from dailypapers.papers.copy import COPIED_TABLES, copy_store, mismatches
 from dailypapers.papers.store import Filters, Store, open_store
 from tests.papers.store.test_store_contract import arxiv_paper, corpus
@@ -37,7 +42,8 @@ def pg_url(request: pytest.FixtureRequest) -> str:
 
 
 def fill(store: Store) -> None:
-    """The source instance: corpus, rich arXiv papers, embeddings of two models (one stale), meta."""
+    """The source instance: corpus, rich arXiv papers, embeddings of two models (one stale), meta, a user with a
+    session and a token, anonymous and user votes."""
     store.upsert_papers(corpus())
     lora = arxiv_paper(
         "LoRA: Low-Rank Adaptation of Large Language Models",
@@ -62,11 +68,16 @@ def fill(store: Store) -> None:
         store.save_embeddings(model, [(p, rng.standard_normal(dim).astype(np.float32)) for p in chosen])
     stale = papers[3]  # its abstract changes after embedding: the copy leaves its embeddings out
     store.upsert_papers([dataclasses.replace(stale, abstract=stale.abstract + " Revised.", pk=None)])
-    for voter in ("ann", "bob"):  # community votes on top of LoRA's 42 imported upvotes
-        store.set_vote("2106.09685", voter, True)
-    store.set_vote(stale.id, "ann", True)
-    store.set_meta("job:ingest:last_run", "2026-11-20T06:00:00+00:00")
-    store.set_meta("greeting", "héllo ✓")
+    db = store.db
+    ada = Accounts(db).create_user("ada", "ada@example.org", "correct horse battery")
+    Accounts(db).start_session(ada, "Firefox")
+    Accounts(db).create_token(ada, "laptop")
+    votes = Votes(db)
+    for voter in ("ann", ada.voter):  # community votes on top of LoRA's 42 imported upvotes
+        votes.cast("2106.09685", voter, True)
+    votes.cast(stale.id, "ann", True)
+    store.meta.set("job:ingest:last_run", "2026-11-20T06:00:00+00:00")
+    store.meta.set("greeting", "héllo ✓")
 
 
 def env_for(data_dir: Path, url: str = "") -> dict[str, str | None]:
@@ -85,6 +96,16 @@ def stale_pk(store: Store) -> int:
     return paper.pk
 
 
+def plain_rows(store: Store) -> dict[str, set[tuple[object, ...]]]:
+    """Every row of every copied plain table, votes by paper id (the keys differ between databases)."""
+    with store.db.read() as conn:
+        rows = {t.name: set(map(tuple, conn.execute(select(t)).all())) for t in COPY_ORDER if t.name != "votes"}
+        joined = select(papers.c.id, votes.c.voter, votes.c.created_at).join(papers, papers.c.pk == votes.c.paper_pk)
+        rows["votes"] = set(map(tuple, conn.execute(joined).all()))
+    assert rows["users"] and rows["sessions"] and rows["api_tokens"] and len(rows["votes"]) == 3
+    return rows
+
+
 def assert_same(src: Store, dst: Store) -> None:
     """Every paper, vector and meta value of ``src`` is in ``dst`` (under other keys); the stale vector is not."""
     assert dst.count_papers() == src.count_papers() == N_PAPERS
@@ -97,9 +118,7 @@ def assert_same(src: Store, dst: Store) -> None:
     lora = dst.get_paper("2106.09685")
     assert lora is not None
     assert (lora.upvotes, lora.votes, lora.version, lora.affiliations) == (44, 2, 2, ["Microsoft", None])
-    assert {(v.paper_id, v.voter, v.created_at) for v in dst.iter_votes()} == {
-        (v.paper_id, v.voter, v.created_at) for v in src.iter_votes()
-    }
+    assert plain_rows(src) == plain_rows(dst)
     stale_id = src.get_papers_by_pk([stale_pk(src)])[0].id
     for model, dim in MODELS.items():
         n = 0
@@ -114,7 +133,7 @@ def assert_same(src: Store, dst: Store) -> None:
                 n += 1
         assert dst.embedding_counts()[model] == n
     assert dst.count_needing_embedding("model-a") == 1  # only the stale paper is left to embed
-    assert dst.meta_items() == src.meta_items()
+    assert dst.meta.items() == src.meta.items()
     # The target's own indexes work: keyword search and filters.
     assert [dst.get_papers_by_pk([h.pk])[0].id for h in dst.keyword_search("Yelong", 5)] == ["2106.09685"]
     assert len(dst.filter_pks(Filters(category="cs.CL"))) == len(src.filter_pks(Filters(category="cs.CL")))
@@ -160,15 +179,16 @@ def test_postgres_to_sqlite(tmp_path: Path, pg_url: str) -> None:
 
 
 def test_copy_store_reports_progress_and_counts(tmp_path: Path) -> None:
-    src = open_store(Config(data_dir=tmp_path / "a"))
-    dst = open_store(Config(data_dir=tmp_path / "b"))
+    a, b = Config(data_dir=tmp_path / "a"), Config(data_dir=tmp_path / "b")
+    src, dst = open_store(a), open_store(b)
     for st in (src, dst):
         st.migrate()
     fill(src)
     steps: list[tuple[str, int, int]] = []
     counts = copy_store(src, dst, batch=100, progress=lambda *step: steps.append(step))
     assert [s for s in steps if s[0] == "papers"] == [("papers", n, N_PAPERS) for n in (100, 200, 300)]
-    assert ("embeddings[model-b]", 25, 25) in steps and steps[-1] == ("meta", 2, 2)
+    assert ("embeddings[model-b]", 25, 25) in steps and ("meta", 2, 2) in steps and steps[-1] == ("votes", 3, 3)
+    assert ("users", 1, 1) in steps and counts["users"] == (1, 1) and counts["api_tokens"] == (1, 1)
     assert counts["papers"] == (N_PAPERS, N_PAPERS)
     assert counts["votes"] == (3, 3) and ("votes", 3, 3) in steps
     assert counts["embeddings[model-b]"] == (24, 24)  # 25 embedded, one of them stale
@@ -222,7 +242,8 @@ def test_db_migrate(tmp_path: Path) -> None:
     assert first.output.splitlines() == [
         "applied 0001_papers",
         "applied 0002_votes",
-        "sqlite database up to date (2 migration(s) applied)",
+        "applied 0004_accounts",
+        "sqlite database up to date (3 migration(s) applied)",
     ]
     again = cli(env_for(tmp_path), "db", "migrate")
     assert again.output.splitlines() == ["sqlite database up to date (0 migration(s) applied)"]

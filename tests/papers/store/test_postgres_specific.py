@@ -54,8 +54,8 @@ def test_second_store_sees_schema_and_migrates_nothing(pg: PostgresStore) -> Non
     other = PostgresStore(pg.url)
     try:
         assert other.migrate() == []
-        pg.set_meta("k", "v")
-        assert other.get_meta("k") == "v"
+        pg.meta.set("k", "v")
+        assert other.meta.get("k") == "v"
     finally:
         other.close()
 
@@ -76,7 +76,7 @@ def test_keyword_search_uses_the_gin_index(pg: PostgresStore) -> None:
     assert "papers_tsv" in _plan(pg, statement, params)
 
 
-def test_vector_search_uses_one_hnsw_index_per_model_and_dimension(pg: PostgresStore) -> None:
+def test_pgvector_search_uses_one_hnsw_index_per_model_and_dimension(pg: PostgresStore) -> None:
     pg.upsert_papers(corpus())
     papers = [p for batch in pg.papers_needing_embedding("a") for p in batch]
     rng = np.random.default_rng(1)
@@ -94,10 +94,10 @@ def test_vector_search_uses_one_hnsw_index_per_model_and_dimension(pg: PostgresS
         query = rng.standard_normal(dim).astype(np.float32)
         statement, params = pg._vector_query(model, query, 5, filters)
         assert "embeddings_hnsw_" in _plan(pg, statement, params)
-        hits = pg.vector_search(model, query, 5, filters)
+        hits = pg.pgvector_search(model, query, 5, filters)
         assert hits is not None and len(hits) == 5
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    assert pg.vector_search("a", np.ones(16, dtype=np.float32), 5) == []  # no vectors of that dimension
+    assert pg.pgvector_search("a", np.ones(16, dtype=np.float32), 5) == []  # no vectors of that dimension
 
 
 def test_concurrent_writers_do_not_duplicate(pg: PostgresStore) -> None:
@@ -147,11 +147,11 @@ def test_migrate_creates_the_extension_in_a_new_database(request: pytest.Fixture
     with new_database(request, "fresh") as url:
         st = PostgresStore(url)  # its pool connects before the extension exists
         try:
-            assert st.migrate() == ["0001_papers", "0002_votes", "0003_keyword_layout"]
+            assert st.migrate() == ["0001_papers", "0002_votes", "0003_keyword_layout", "0004_accounts"]
             st.upsert_papers(corpus()[:20])
             papers = [p for batch in st.papers_needing_embedding("m") for p in batch]
             st.save_embeddings("m", [(p, np.full(4, i + 1.0)) for i, p in enumerate(papers)])
-            hits = st.vector_search("m", np.array([1.0, 1.0, 1.0, 1.0]), 3)
+            hits = st.pgvector_search("m", np.array([1.0, 1.0, 1.0, 1.0]), 3)
             assert hits is not None and len(hits) == 3 and hits[0].score == pytest.approx(1.0)
         finally:
             st.close()
@@ -176,7 +176,7 @@ def test_the_keyword_layout_migration_keeps_papers_and_keeps_tsv_in_the_row(requ
             long_one = dataclasses.replace(corpus()[0], abstract=" ".join(corpus()[0].abstract.split() * 12))
             papers = [long_one, *corpus()[1:30]]
             st.upsert_papers(papers)
-            assert st.migrate() == ["0003_keyword_layout"]
+            assert st.migrate() == ["0003_keyword_layout", "0004_accounts"]
             assert st.count_papers() == len(papers)
             stored = st.get_paper(long_one.id)
             assert stored is not None and stored.abstract == long_one.abstract

@@ -366,36 +366,11 @@ def test_only_new_or_changed_text_needs_embedding(loaded: Store) -> None:
     assert again is not None and np.all(again == 1)
 
 
-def test_vector_search(loaded: Store, backend: str) -> None:
-    vectors = _embed_all(loaded)
-    pks = sorted(vectors)
-    query = vectors[pks[10]]
-    if backend == "sqlite":
-        assert loaded.vector_search(MODEL, query, 10) is None
-        return
-    hits = loaded.vector_search(MODEL, query, 10)
-    assert hits is not None and len(hits) == 10
-    assert hits[0].pk == pks[10] and hits[0].score == pytest.approx(1.0, abs=1e-5)
-    mat = np.vstack([vectors[pk] for pk in pks])
-    sims = mat @ query / (np.linalg.norm(mat, axis=1) * np.linalg.norm(query))
-    exact = [pks[i] for i in np.argsort(-sims)[:10]]
-    assert [h.pk for h in hits] == exact
-    assert [h.score for h in hits] == pytest.approx([float(sims[pks.index(pk)]) for pk in exact], abs=1e-4)
-    filters = Filters(category="stat", since=date(2026, 10, 5))
-    allowed = loaded.filter_pks(filters)
-    filtered = loaded.vector_search(MODEL, query, 15, filters)
-    assert filtered is not None and len(filtered) == min(15, len(allowed))
-    assert {h.pk for h in filtered} <= allowed
-    exact_f = [pk for pk in (pks[i] for i in np.argsort(-sims)) if pk in allowed][:15]
-    assert [h.pk for h in filtered] == exact_f
-    assert loaded.vector_search("other-model", query, 10) == []
-
-
 # -- meta -----------------------------------------------------------------------------------------------------------
 def test_meta(store: Store) -> None:
-    assert store.get_meta("embed_model") is None
-    store.set_meta("embed_model", "all-MiniLM-L6-v2")
-    assert store.get_meta("embed_model") == "all-MiniLM-L6-v2"
-    store.set_meta("embed_model", "other")
-    assert store.get_meta("embed_model") == "other"
-    assert store.get_meta("missing") is None
+    assert store.meta.get("embed_model") is None
+    store.meta.set("embed_model", "all-MiniLM-L6-v2")
+    assert store.meta.get("embed_model") == "all-MiniLM-L6-v2"
+    store.meta.set("embed_model", "other")
+    assert store.meta.get("embed_model") == "other"
+    assert store.meta.get("missing") is None

@@ -1,0 +1,147 @@
+"""The plain tables, defined once for both backends (SQLAlchemy Core): what every repository queries.
+
+The tables are created by the numbered migrations of :mod:`dailypapers.db.migrations` (0002 votes, 0004 accounts
+and rate limits), written per backend because a migration, once landed, must never change; these definitions are
+what the queries are compiled from, and ``tests/db/test_schema.py`` checks that they match what the migrations
+create, column by column, on both backends.
+
+``papers`` is listed with the columns plain queries use (joins from votes, counts); its full definition, with
+the full-text index and vectors, belongs to the paper stores.
+
+:data:`COPY_ORDER` lists the plain tables in the order ``db copy`` writes them (parents before children), and
+:data:`PAPER_KEYED` the columns that hold a paper's integer key, which differs between two databases and is
+re-keyed by paper id on the way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC timestamp: ``TIMESTAMPTZ`` on PostgreSQL, ISO-8601 text on SQLite (as the stores write it, so
+    rows written before SQLAlchemy arrived read back unchanged)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(Text() if dialect.name == "sqlite" else DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        # Fixed width (microseconds always written), so that text order is time order in comparisons.
+        return value.isoformat(timespec="microseconds") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("pk", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("id", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("upvotes", Integer, nullable=False),
+    Column("votes_count", Integer, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    # "user:<user id>" for a signed-in user; a random cookie id for an anonymous voter (letters, digits, - and _,
+    # never a colon), so the two kinds never collide.
+    Column("voter", Text, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Text, primary_key=True),  # random, never reused: stable across `db copy`
+    Column("username", Text, nullable=False, unique=True),  # stored lower-case: unique regardless of case
+    Column("email", Text, nullable=False, unique=True),  # stored lower-case
+    Column("password_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),  # "admin" or "member"
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Text, primary_key=True),  # SHA-256 of the cookie's secret: a stolen table opens no session
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("user_agent", Text, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Text, primary_key=True),  # public id, shown in lists and used to revoke
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),  # SHA-256 of the secret, shown once at creation
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", Text, primary_key=True),  # SHA-256 of the invite code
+    Column("created_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("used_at", UtcDateTime),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),  # Unix time the window ends (the `limits` storage contract)
+)
+
+# db copy: plain tables in write order (a parent before the tables that reference it); papers and embeddings
+# are copied by the paper stores. rate_limits is not copied: counters of a few minutes mean nothing elsewhere.
+COPY_ORDER: tuple[Table, ...] = (meta, users, sessions, api_tokens, invites, votes)
+NOT_COPIED: tuple[Table, ...] = (rate_limits,)
+PAPER_KEYED: dict[str, str] = {"votes": "paper_pk"}

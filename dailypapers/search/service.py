@@ -1,0 +1,114 @@
+"""The search service: hybrid search, similar papers, and keeping embeddings and the vector index up to date.
+
+It holds the parts search needs — the paper store (keyword SQL), the embedding model and the backend's
+:class:`~dailypapers.search.vectors.base.VectorIndex` — and loads the model and the index on first use, so a
+command that only lists papers never pays for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from dailypapers.errors import BadInput
+from dailypapers.papers.models import Paper
+from dailypapers.papers.store.base import Filters, Store
+from dailypapers.search.hybrid import SearchPage, hybrid_search
+from dailypapers.search.similar import similar_papers
+from dailypapers.search.vectors.base import VectorIndex
+from dailypapers.search.vectors.embedder import Embedder
+from dailypapers.search.vectors.index import open_vector_index
+from dailypapers.search.vectors.indexer import rebuild_index, update_index
+
+
+class Search:
+    """Searching the papers of one store. Thread-safe for searches; index updates take the index's writer lock."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Callable[[], Embedder],
+        vector_dir: Path,
+        *,
+        max_query_length: int = 250,
+        page_size: int = 20,
+        candidates: int = 100,
+        rrf_k: int = 60,
+        embed_batch: int = 64,
+    ) -> None:
+        self.store = store
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self.vector_dir = vector_dir
+        self.max_query_length, self.page_size, self.candidates, self.rrf_k = (
+            max_query_length,
+            page_size,
+            candidates,
+            rrf_k,
+        )
+        self.embed_batch = embed_batch
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder()
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        """The vector index, loaded now (a saved on-disk index is read here, not by the first search)."""
+        self._vector_index.reload_if_changed()
+        return self._vector_index
+
+    @cached_property
+    def _vector_index(self) -> VectorIndex:
+        """The vector index of the store's backend, not loaded yet: a rebuild never reads the old one."""
+        return open_vector_index(self.store, self.vector_dir, self.embedder.name, self.embedder.dim)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed([text])[0]
+
+    def query(
+        self,
+        text: str,
+        *,
+        filters: Filters = Filters(),
+        mode: str = "hybrid",
+        page: int = 1,
+        page_size: int | None = None,
+    ) -> SearchPage:
+        """One page of results for ``text`` (keywords, a title, an arXiv id or URL)."""
+        if len(text) > self.max_query_length:
+            raise BadInput(f"'q' must be at most {self.max_query_length} characters.")
+        semantic = mode != "keyword" and self.store.latest_added_day() is not None  # indexed max(), not count(*)
+        return hybrid_search(
+            self.store,
+            self.vectors if semantic else None,
+            self.embed_query if semantic else None,
+            text,
+            filters=filters,
+            mode=mode,
+            page=page,
+            page_size=page_size or self.page_size,
+            candidates=self.candidates,
+            rrf_k=self.rrf_k,
+        )
+
+    def similar(self, paper: Paper, k: int = 10) -> list[tuple[Paper, float]]:
+        """The ``k`` papers nearest to ``paper`` by meaning (itself excluded)."""
+        return similar_papers(self.store, self.vectors, paper, k)
+
+    def update_index(self, *, progress: bool | None = None) -> int:
+        """Embed papers that are new or changed and add them to the vector index; return how many."""
+        return update_index(self.store, self.embedder, self._vector_index, batch=self.embed_batch, progress=progress)
+
+    def rebuild_index(self) -> int:
+        """Rebuild the vector index from stored embeddings (computing missing ones); return its size."""
+        return rebuild_index(self.store, self.embedder, self._vector_index)
+
+    def warm_up(self) -> None:
+        """Load the model and open the vector index, so the first search is as fast as the others."""
+        self.embed_query("warm up")
+        _ = self.vectors

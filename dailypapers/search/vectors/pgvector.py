@@ -1,0 +1,69 @@
+"""The PostgreSQL backend's :class:`~dailypapers.search.vectors.base.VectorIndex`: pgvector's HNSW index.
+
+The SQL lives with the store (:mod:`dailypapers.papers.store.pg_vectors`: per-model partial HNSW indexes created on
+demand, filters in the same query, iterative scans); this adapter only calls
+``PostgresStore.pgvector_search``. The database indexes each vector in the transaction that stores it, so the
+update hooks have nothing to do and :meth:`PgVectorIndex.rebuild` only reports the size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import numpy as np
+
+from dailypapers.papers.store.base import Filters, Hit
+from dailypapers.search.vectors.base import similar_to_paper
+
+
+class PgVectorStore(Protocol):
+    """What the adapter needs of :class:`~dailypapers.papers.store.postgres.PostgresStore`."""
+
+    def pgvector_search(self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()) -> list[Hit]:
+        """Nearest stored papers by cosine similarity, filtered in the same query."""
+        ...
+
+    def get_embedding(self, model: str, pk: int) -> np.ndarray | None: ...
+
+    def embedding_counts(self) -> dict[str, int]: ...
+
+
+class PgVectorIndex:
+    """Vector search of one model in PostgreSQL (pgvector)."""
+
+    def __init__(self, store: PgVectorStore, model: str) -> None:
+        self.store, self.model = store, model
+
+    # -- queries ---------------------------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
+        return self.store.pgvector_search(self.model, vector, k, filters)
+
+    def similar(self, pk: int, k: int, filters: Filters = Filters()) -> list[Hit]:
+        return similar_to_paper(self.search, self.store.get_embedding(self.model, pk), pk, k, filters)
+
+    def size(self) -> int:
+        return self.store.embedding_counts().get(self.model, 0)
+
+    def reload_if_changed(self) -> bool:
+        return False  # every query reads the database's current state
+
+    # -- updates: pgvector indexes each row as the store writes it ------------------------------------------------
+    def writing(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()  # the store serialises its writes itself
+
+    def recover(self) -> int:
+        return 0  # vectors and their index change in one transaction: they never disagree
+
+    def begin_update(self) -> None:
+        pass
+
+    def add(self, pks: np.ndarray, vectors: np.ndarray) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rebuild(self) -> int:
+        return self.size()  # nothing to rebuild: the database maintains the index

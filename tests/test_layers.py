@@ -1,0 +1,59 @@
+"""The layout's one rule, checked on the source: lower packages never import higher ones.
+
+``config``/``errors`` ← ``db`` ← ``papers`` ← ``search`` ← ``accounts`` | ``community`` ← ``library`` (the
+composition root) ← ``jobs`` | ``demo`` ← ``web`` | ``cli``. Packages on one level do not import each other either.
+Every import counts, also those inside functions and under ``TYPE_CHECKING``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dailypapers"
+LEVELS = {
+    "__init__": 0, "__main__": 9, "config": 0, "errors": 0,
+    "db": 1,
+    "papers": 2,
+    "search": 3,
+    "accounts": 4, "community": 4,
+    "library": 5,
+    "jobs": 6, "demo": 6,
+    "serialize": 5,
+    "web": 7, "cli": 7,
+}  # fmt: skip
+SAME = {"cli_users": "cli"}  # modules that belong to another part
+
+
+def _part(module: str) -> str:
+    """The top-level part of ``dailypapers.<part>…``."""
+    part = module.split(".")[1] if module.count(".") else "__init__"
+    return SAME.get(part, part)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m == "dailypapers" or m.startswith("dailypapers.")}
+
+
+def test_no_package_imports_a_higher_one() -> None:
+    wrong = []
+    files = sorted(PACKAGE.rglob("*.py"))
+    assert len(files) > 50
+    for path in files:
+        relative = path.relative_to(PACKAGE.parent).with_suffix("")
+        here = _part(".".join(relative.parts))
+        assert here in LEVELS, f"place dailypapers/{here} in LEVELS"
+        for module in _imports(path):
+            there = _part(module)
+            if there == here:
+                continue
+            if LEVELS[there] > LEVELS[here] or (LEVELS[there] == LEVELS[here] and LEVELS[here] > 0):
+                wrong.append(f"{relative} imports {module}")
+    assert not wrong, "\n".join(wrong)

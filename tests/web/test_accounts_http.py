@@ -1,0 +1,134 @@
+"""Accounts through the real server, on both backends: sign up, log in, sessions, tokens, votes that belong to
+users, and rate limits shared by two server processes on one database."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import httpx
+import pytest
+
+from dailypapers.config import Config
+from dailypapers.library import Library
+from dailypapers.papers.models import make_paper
+from tests.demo import running_server
+
+PASSWORD = "correct horse battery"
+PAPER = "2401.00001"
+
+
+def _library(config: Config, *users: str) -> None:
+    lib = Library(config)
+    lib.init()
+    lib.ingest([make_paper(source="jsonl", arxiv_id=PAPER, title="Sparse attention for long documents",
+                           abstract="We study sparse attention.", added_at=date(2024, 1, 8))], index=False)  # fmt: skip
+    for name in users:
+        lib.accounts.create_user(name, f"{name}@example.org", PASSWORD)
+    lib.close()
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def _log_in(client: httpx.Client, login: str, password: str = PASSWORD) -> httpx.Response:
+    token = _token(client.get("/login").text)
+    return client.post("/login", data={"login": login, "password": password, "csrf_token": token})
+
+
+def _upvotes(client: httpx.Client) -> int:
+    return int(client.get(f"/api/papers/{PAPER}").json()["upvotes"])
+
+
+def test_sign_up_log_in_tokens_and_log_out(db_config: Config) -> None:
+    _library(db_config)
+    with running_server(db_config) as base, httpx.Client(base_url=base, timeout=30) as browser:
+        token = _token(browser.get("/signup").text)
+        r = browser.post(
+            "/signup", data={"username": "Ada", "email": "ada@example.org", "password": PASSWORD, "csrf_token": token}
+        )
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        cookie = r.headers["set-cookie"]
+        assert "dp_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        first_session = browser.cookies["dp_session"]
+        account = browser.get("/account")
+        assert account.status_code == 200 and "ada@example.org" in account.text and "admin" in account.text
+
+        r = _log_in(browser, "ada")  # logging in again rotates the session: the old id is worth nothing
+        assert r.status_code == 303 and browser.cookies["dp_session"] != first_session
+        stale = httpx.get(base + "/api/me", cookies={"dp_session": first_session}).json()
+        assert stale["user"] is None
+
+        token = _token(browser.get("/account").text)
+        page = browser.post("/account/tokens", data={"name": "curl", "csrf_token": token})
+        secret = re.search(r'<code id="new-token">(dp_[^<]+)</code>', page.text)
+        assert page.status_code == 200 and secret
+        bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+        r = httpx.post(base + f"/api/votes/{PAPER}", json={"up": True}, headers=bearer)
+        assert r.status_code == 200 and r.json()["upvotes"] == 1
+        assert "curl" in browser.get("/account").text and secret.group(1) not in browser.get("/account").text
+
+        token_id = browser.get("/api/tokens").json()["tokens"][0]["id"]
+        csrf = browser.get("/api/me").json()["csrf_token"]
+        assert browser.delete(f"/api/tokens/{token_id}", headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert httpx.get(base + "/api/me", headers=bearer).status_code == 401
+
+        session = browser.cookies["dp_session"]
+        assert browser.post("/logout", data={"csrf_token": _token(browser.get("/").text)}).status_code == 303
+        assert httpx.get(base + "/api/me", cookies={"dp_session": session}).json()["user"] is None
+
+
+def test_wrong_passwords_and_taken_names_show_the_form_again(db_config: Config) -> None:
+    _library(db_config, "ada")
+    with running_server(db_config) as base, httpx.Client(base_url=base, timeout=30) as browser:
+        r = _log_in(browser, "ada", "not the password")
+        assert r.status_code == 403 and "Wrong username or password." in r.text and 'value="ada"' in r.text
+        assert "not the password" not in r.text
+        token = _token(browser.get("/signup").text)
+        r = browser.post("/signup", data={"username": "x", "email": "x@example.org", "password": PASSWORD,
+                                          "csrf_token": token})  # fmt: skip
+        assert r.status_code == 403 and "invite" in r.text  # invite-only by default, and a user exists
+
+
+def test_a_vote_needs_a_user_so_fresh_cookies_inflate_nothing(db_config: Config) -> None:
+    _library(db_config, "ada")
+    with running_server(db_config) as base:
+        for _ in range(10):  # today's attack: a new cookie (and CSRF token) per vote
+            with httpx.Client(base_url=base, timeout=30) as fresh:
+                csrf = fresh.get("/api/csrf").json()["csrf_token"]
+                r = fresh.post(f"/api/votes/{PAPER}", json={"up": True}, headers={"X-CSRF-Token": csrf})
+                assert r.status_code == 401 and "Sign in to vote" in r.json()["error"]
+                form = fresh.post(f"/papers/{PAPER}/vote", data={"up": "true", "csrf_token": csrf})
+                assert form.status_code == 303 and form.headers["location"].startswith("/login?next=")
+        with httpx.Client(base_url=base, timeout=30) as ada:
+            assert _upvotes(ada) == 0
+            _log_in(ada, "ada")
+            csrf = ada.get("/api/me").json()["csrf_token"]
+            for _ in range(3):  # one vote per user per paper, however often it is cast
+                r = ada.post(f"/api/votes/{PAPER}", json={"up": True}, headers={"X-CSRF-Token": csrf})
+                assert r.status_code == 200 and r.json()["upvotes"] == 1
+            assert _upvotes(ada) == 1
+
+
+def test_anonymous_votes_only_when_an_admin_turns_them_on(db_config: Config) -> None:
+    _library(db_config)
+    env = {"DAILYPAPERS_ANONYMOUS_VOTES": "true"}
+    with running_server(db_config, env=env) as base, httpx.Client(base_url=base, timeout=30) as visitor:
+        csrf = visitor.get("/api/csrf").json()["csrf_token"]
+        r = visitor.post(f"/api/votes/{PAPER}", json={"up": True}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.json()["upvotes"] == 1 and "dp_voter" in visitor.cookies
+
+
+@pytest.mark.slow
+def test_rate_limits_are_shared_by_two_servers(db_config: Config) -> None:
+    _library(db_config, "ada")
+    env = {"DAILYPAPERS_LOGIN_RATE_LIMIT": "4/minute"}
+    with running_server(db_config, env=env) as a, running_server(db_config, env=env) as b:
+        statuses = []
+        for base in (a, b, a, b, a, b):
+            with httpx.Client(base_url=base, timeout=30) as client:
+                statuses.append(_log_in(client, "ada", "wrong password").status_code)
+        assert statuses == [403, 403, 403, 403, 429, 429]  # 4 allowed between the two, not 4 each
