@@ -85,20 +85,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated, empty store of the backend under test."""
-    if backend == "postgres":
-        config = Config(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
-    else:
-        config = Config(data_dir=tmp_path)
-    st = open_store(config)
-    st.migrate()
-    yield st
-    st.close()
-
-
-@pytest.fixture
-def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Config]:
+def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Config:
     """The configuration of a fresh, migrated database of the backend under test (for tests that build a
     :class:`~dailypapers.library.Library` or run the CLI on it)."""
     if backend == "postgres":
@@ -108,4 +95,12 @@ def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
     st = open_store(config)
     st.migrate()
     st.close()
-    yield config
+    return config
+
+
+@pytest.fixture
+def store(db_config: Config) -> Iterator[Store]:
+    """A migrated, empty store of the backend under test."""
+    st = open_store(db_config)
+    yield st
+    st.close()

@@ -64,9 +64,9 @@ class HashEmbedder:
 
 
 @pytest.fixture
-def config(store: Store, tmp_path: Path) -> Config:
+def config(store: Store, db_config: Config) -> Config:
     """The configuration of the ``store`` fixture's database (as the web app or the CLI would have it)."""
-    return Config(data_dir=tmp_path, database_url=str(getattr(store, "url", "")))
+    return db_config
 
 
 @pytest.fixture

@@ -78,7 +78,8 @@ def set_user(conn: Connection, user_id: str, **values: Any) -> None:
 
 
 def delete_user(conn: Connection, user: User) -> None:
-    """The user, their sessions and tokens (by the foreign keys' cascade) and their votes (a vote is theirs)."""
+    """The user, their sessions and tokens (deleted here, not left to ``ON DELETE CASCADE``: SQLite enforces foreign
+    keys only on connections that turn them on) and their votes (a vote is theirs; counts drop with them)."""
     conn.execute(delete(votes).where(votes.c.voter == user.voter))
     conn.execute(delete(sessions).where(sessions.c.user_id == user.id))
     conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
