@@ -19,9 +19,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
+from starlette.responses import Response
 
 from dailypapers.config import Config
 from dailypapers.library import Library
+from dailypapers.papers.bibtex import to_bibtex
 from dailypapers.papers.models import Paper
 from dailypapers.papers.periods import Period, day_period, parse_month, parse_week
 from dailypapers.papers.store import Filters
@@ -275,3 +277,16 @@ def allow_head(router: APIRouter) -> None:
                 response_model=route.response_model,
                 response_class=route.response_class,
             )
+
+
+BIBTEX = "application/x-bibtex"
+
+
+def bibtex_response(papers: list[Paper], name: str) -> Response:
+    """``papers`` as a BibTeX file (UTF-8), offered for download as ``<name>.bib``."""
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100] or "papers"
+    return Response(
+        to_bibtex(papers),
+        media_type=f"{BIBTEX}; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{filename}.bib"'},
+    )

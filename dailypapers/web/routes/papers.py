@@ -11,13 +11,13 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import LibraryDep, allow_head
+from dailypapers.web.routes import BIBTEX, LibraryDep, allow_head, bibtex_response
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import paper_url, render
 from dailypapers.web.voters import vote_buttons
@@ -26,9 +26,9 @@ log = logging.getLogger("dailypapers.web")
 
 
 class PaperIdConvertor(Convertor[str]):
-    """A paper id: the rest of the path, slashes allowed, except a path ending in ``.md``."""
+    """A paper id: the rest of the path, slashes allowed, except a path ending in ``.md`` or ``.bib``."""
 
-    regex = r".+(?<!\.md)"
+    regex = r".+(?<!\.md)(?<!\.bib)"
 
     def convert(self, value: str) -> str:
         return value
@@ -66,8 +66,26 @@ def paper_page(
         "canonical": paper_url(paper.id),
         "json_url": "/api/similar/" + paper.id,
         "votes": vote_buttons(request, [paper]),
+        "bib_url": paper_url(paper.id) + ".bib",
     }
     return render(request, "paper.html", context)
+
+
+@router.get(
+    "/papers/{paper_id:path}.bib",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {BIBTEX: {}}, "description": "The paper as a BibTeX `@misc` entry."}},
+    summary="A paper as BibTeX",
+)
+def paper_bibtex(
+    library: LibraryDep,
+    paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
+) -> Response:
+    """The paper as one BibTeX entry, with arXiv's `eprint`, `archivePrefix` and `primaryClass`."""
+    paper = library.papers.get(paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
+    return bibtex_response([paper], paper.id)
 
 
 allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)

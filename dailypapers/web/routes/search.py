@@ -1,12 +1,13 @@
-"""``/search``: the search page with its filter form; ``/api/search`` is its JSON twin."""
+"""``/search``: the search page with its filter form; ``/api/search`` is its JSON twin, ``/search.bib`` the page's
+results as BibTeX."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.responses import Response
 
-from dailypapers.web.routes import FormSearchRequestDep, LibraryDep, allow_head, run_search
+from dailypapers.web.routes import BIBTEX, FormSearchRequestDep, LibraryDep, allow_head, bibtex_response, run_search
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.templating import query_url, render
 from dailypapers.web.voters import vote_buttons
@@ -19,8 +20,26 @@ def search_page(request: Request, library: LibraryDep, req: FormSearchRequestDep
     """Results with highlighted title and abstract, exact matches pinned first, filters and pages."""
     page = run_search(library, req) if req.q.strip() else None
     votes = vote_buttons(request, [r.paper for r in page.results]) if page and page.results else None
-    context = {"req": req, "page": page, "json_url": query_url(request, path="/api/search"), "votes": votes}
+    context = {
+        "req": req,
+        "page": page,
+        "json_url": query_url(request, path="/api/search"),
+        "bib_url": query_url(request, path="/search.bib") if page and page.results else None,
+        "votes": votes,
+    }
     return render(request, "search.html", context)
+
+
+@router.get(
+    "/search.bib",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {BIBTEX: {}}, "description": "The page of results as BibTeX `@misc` entries."}},
+    summary="A page of search results as BibTeX",
+)
+def search_bibtex(library: LibraryDep, req: FormSearchRequestDep) -> Response:
+    """The papers of one page of `/search` results (the same parameters), in order, one BibTeX entry each."""
+    page = run_search(library, req) if req.q.strip() else None
+    return bibtex_response([r.paper for r in page.results] if page else [], "search")
 
 
 allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)
