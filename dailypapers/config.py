@@ -109,6 +109,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ingest_max_results", 200, "Newest papers fetched by each scheduled arXiv import."),
     Setting("max_query_length", 250, "Longest search query accepted, in characters."),
     Setting("page_size", 20, "Results per page in search and on daily pages."),
+    Setting(
+        "time_zone",
+        "UTC",
+        "Time zone of the daily list (an IANA name such as `Europe/Berlin`): a day's list is final once the next day"
+        " has started there (its Atom feed says so).",
+    ),
     Setting("rrf_k", 60, "Reciprocal-rank-fusion constant for hybrid search (larger flattens rank differences)."),
     Setting("candidates", 100, "Candidates taken from each of the keyword and vector rankings before fusion."),
     Setting(
@@ -152,6 +158,7 @@ class Config:
     ingest_max_results: int = 200
     max_query_length: int = 250
     page_size: int = 20
+    time_zone: str = "UTC"
     rrf_k: int = 60
     candidates: int = 100
     keyword_budget: int = 10000
@@ -215,6 +222,7 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
     if 0 < len(values["secret_key"]) < MIN_SECRET_LENGTH:
         raise ConfigError(f"DAILYPAPERS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or empty)")
     _check_accounts(values)
+    _check_time_zone(values["time_zone"])
     if values["vote_rate_limit"] < 0:
         raise ConfigError("DAILYPAPERS_VOTE_RATE_LIMIT must be 0 (no limit) or a positive number of votes a minute")
     if values["keyword_budget"] < 1:
@@ -222,6 +230,17 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
     if values["ingest_interval"] <= 0:
         raise ConfigError("DAILYPAPERS_INGEST_INTERVAL must be a positive number of hours")
     return Config(**values)
+
+
+def _check_time_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"DAILYPAPERS_TIME_ZONE must be an IANA time zone such as UTC or Europe/Berlin, got {name!r}"
+        ) from None
 
 
 def _check_accounts(values: dict[str, Any]) -> None:

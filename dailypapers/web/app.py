@@ -130,6 +130,7 @@ def create_app(library: Library | None = None) -> FastAPI:
     app.include_router(health)
     app.include_router(api.router)
     app.include_router(pages.api_router)  # /api/latest, /api/days|weeks|months/…: the JSON of the period views
+    app.include_router(pages.feeds_router)  # /feeds/latest.atom, /feeds/days|weeks|months/….atom: their Atom
     app.include_router(hf.router)  # Hugging Face compatible: /api/papers/…, /api/daily_papers, /papers/{id}.md
     app.include_router(pages.router)  # /papers/date|week|month/… before /papers/{id}
     app.include_router(search.router)
