@@ -93,9 +93,9 @@ def respond(request: Request, view: PeriodView, *, home: bool = False) -> Render
     """``view`` as the request's path asks: its JSON under ``/api/``, else the page (which links to that JSON)."""
     if as_json(request):
         return view_json(view)
-    page = period_url(view.period)
     if request.url.path.endswith(".atom"):
         title = f"{SITE_NAME}: papers of {view.period.label}"
+        page = period_url(view.period)
         return atom_response(request, title=title, page_path=page, papers=view.papers, final=_final(request, view))
     api = query_url(request, path="/api/latest" if home else api_period_url(view.period))
     context = {
