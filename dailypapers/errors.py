@@ -52,12 +52,6 @@ class Conflict(UserError):
     status = 409
 
 
-class PayloadTooLarge(UserError):
-    """The request body is over the configured limit (413)."""
-
-    status = 413
-
-
 class RateLimited(UserError):
     """Too many requests of this kind from this caller (429); ``retry_after`` seconds until the next is allowed."""
 

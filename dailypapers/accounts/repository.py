@@ -6,7 +6,6 @@ Functions take an open :class:`sqlalchemy.Connection` (a read or a write transac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -187,9 +186,3 @@ def use_invite(conn: Connection, invite_id: str, user_id: str, now: datetime) ->
         .values(used_by=user_id, used_at=now)
     )
     return bool(result.rowcount)
-
-
-def pending_invites(conn: Connection, now: datetime) -> Sequence[Any]:
-    return conn.execute(
-        select(invites).where(invites.c.used_at.is_(None), invites.c.expires_at > now).order_by(invites.c.created_at)
-    ).all()

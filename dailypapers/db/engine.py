@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 
 from dailypapers.config import Config
 from dailypapers.errors import StoreError
@@ -86,13 +86,6 @@ class Database:
         if self.backend == "postgres":
             conn.exec_driver_sql(f'LOCK TABLE "{table.name}" IN SHARE ROW EXCLUSIVE MODE')
 
-    def table_counts(self, tables: list[Table]) -> dict[str, int]:
-        """Rows in each of ``tables``."""
-        from sqlalchemy import func, select
-
-        with self.read() as conn:
-            return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables}
-
     def close(self) -> None:
         self.engine.dispose()
 
@@ -110,6 +103,3 @@ def _sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("dp_write") else "BEGIN")
-
-
-__all__ = ["Database", "SQLAlchemyError", "sqlalchemy_url"]

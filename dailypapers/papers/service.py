@@ -33,9 +33,6 @@ class Papers:
             paper = self.store.get_paper(parsed[0])
         return paper
 
-    def by_keys(self, pks: list[int]) -> list[Paper]:
-        return self.store.get_papers_by_pk(pks)
-
     def count(self) -> int:
         return self.store.count_papers()
 

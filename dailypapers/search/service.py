@@ -7,7 +7,6 @@ command that only lists papers never pays for them.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -42,7 +41,6 @@ class Search:
     ) -> None:
         self.store = store
         self._embedder = embedder
-        self._lock = threading.Lock()
         self.vector_dir = vector_dir
         self.max_query_length, self.page_size, self.candidates, self.rrf_k = (
             max_query_length,

@@ -21,7 +21,7 @@ from dailypapers.web.routes import LibraryDep, allow_head
 from dailypapers.web.routes.votes import safe_next
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.cookies import SESSION_COOKIE, clear_cookie, queue_cookie
-from dailypapers.web.security.identity import identify
+from dailypapers.web.security.identity import current_user, identify
 from dailypapers.web.templating import render
 
 router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
@@ -129,20 +129,16 @@ def _account(request: Request, status: int = 200, **extra: Any) -> Response:
     return render(request, "account.html", context, status_code=status)
 
 
-def _signed_in_or_login(request: Request) -> User | None:
-    return identify(request).user
-
-
 @router.get("/account", summary="Account settings: password, API tokens, sessions")
 def account_page(request: Request) -> Response:
-    if _signed_in_or_login(request) is None:
+    if current_user(request) is None:
         return RedirectResponse("/login?next=/account", status_code=303)
     return _account(request)
 
 
 def _account_action(request: Request, action: Any, done: str) -> Response:
     """Run ``action(user)`` for the signed-in user; show the settings page with ``done`` or the error."""
-    user = _signed_in_or_login(request)
+    user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/account", status_code=303)
     try:
@@ -187,7 +183,7 @@ def end_session(request: Request, library: LibraryDep, session_id: str) -> Respo
 
 @router.post("/account/sessions/end-all", summary="Log out everywhere (HTML form)")
 def end_all_sessions(request: Request, library: LibraryDep) -> Response:
-    user = _signed_in_or_login(request)
+    user = current_user(request)
     if user is not None:
         library.accounts.end_sessions(user)
     clear_cookie(request, SESSION_COOKIE)
@@ -204,7 +200,7 @@ def create_invite(request: Request, library: LibraryDep) -> Response:
 
 @router.post("/account/delete", summary="Delete the account (HTML form)")
 def delete_account(request: Request, library: LibraryDep, password: Secret) -> Response:
-    user = _signed_in_or_login(request)
+    user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/account", status_code=303)
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from dailypapers.accounts.models import Session, User
-from dailypapers.errors import Forbidden, NotSignedIn
+from dailypapers.errors import NotSignedIn
 from dailypapers.web.security import signing
 from dailypapers.web.security.cookies import SESSION_COOKIE, VOTER_COOKIE, YEAR, queue_cookie
 
@@ -27,7 +27,6 @@ class Identity:
 
     user: User | None = None
     session: Session | None = None
-    session_secret: str | None = None
     via_token: bool = False
 
 
@@ -52,7 +51,7 @@ def _lookup(request: Request) -> Identity:
     if secret:
         found = accounts.session_user(secret)
         if found:
-            return Identity(user=found[1], session=found[0], session_secret=secret)
+            return Identity(user=found[1], session=found[0])
     return Identity()
 
 
@@ -65,13 +64,6 @@ def require_user(request: Request) -> User:
     user = identify(request).user
     if user is None:
         raise NotSignedIn("Sign in first: this needs an account.")
-    return user
-
-
-def require_admin(request: Request) -> User:
-    user = require_user(request)
-    if not user.is_admin:
-        raise Forbidden("Only admins may do this.")
     return user
 
 
