@@ -105,6 +105,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cli_env(config: Config) -> dict[str, str | None]:
+    """The environment of a ``CliRunner`` invocation on ``config``'s database: every other ``DAILYPAPERS_*``
+    variable unset (``None``), so the caller's own settings never leak in."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DAILYPAPERS_")}
+    env.update(DAILYPAPERS_DATA_DIR=str(config.data_dir), DAILYPAPERS_DATABASE_URL=config.database_url)
+    return env
+
+
 def server_env(config: Config, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
     env.update(

@@ -34,6 +34,7 @@ from dailypapers.jobs import (
 )
 from dailypapers.library import Library
 from dailypapers.papers.store import Store, StoreError, open_store
+from tests.demo import cli_env
 from tests.papers.sources.conftest import FakeArxiv, Response, _serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,12 +282,6 @@ def test_no_scheduler_without_a_query(store: Store, config: Config) -> None:
 
 
 # -- the CLI takes the lock -----------------------------------------------------------------------------------------
-def _env(config: Config) -> dict[str, str | None]:
-    import os
-
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DAILYPAPERS_")}
-    env.update(DAILYPAPERS_DATA_DIR=str(config.data_dir), DAILYPAPERS_DATABASE_URL=config.database_url)
-    return env
 
 
 @pytest.mark.parametrize(
@@ -299,7 +294,7 @@ def _env(config: Config) -> dict[str, str | None]:
 )
 def test_cli_refuses_to_import_while_another_import_runs(store: Store, config: Config, args: list[str]) -> None:
     with store.job_lock(INGEST_JOB):
-        result = CliRunner().invoke(main, args, env=_env(config))
+        result = CliRunner().invoke(main, args, env=cli_env(config))
     assert result.exit_code == 1
     assert "another import is running (lock 'ingest'); try again later" in result.output
     assert store.count_papers() == 0
@@ -315,7 +310,7 @@ def test_cli_import_holds_the_lock(store: Store, config: Config, monkeypatch: py
 
     monkeypatch.setattr(Library, "ingest", ingest_and_probe)
     path = ROOT / "tests" / "papers" / "sources" / "fixtures" / "papers_small.jsonl"
-    result = CliRunner().invoke(main, ["ingest", "jsonl", str(path)], env=_env(config))
+    result = CliRunner().invoke(main, ["ingest", "jsonl", str(path)], env=cli_env(config))
     assert result.exit_code == 1 and "stop here" in result.output
     assert seen == [False]
     with store.job_lock(INGEST_JOB) as acquired:  # released after the failed command

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 from click.testing import CliRunner
 
 from dailypapers.cli import main
 from dailypapers.config import Config
 from dailypapers.library import Library
+from tests.demo import cli_env
 
 PASSWORD = "correct horse battery"
 
 
-def _env(config: Config) -> dict[str, str | None]:
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DAILYPAPERS_")}
-    env.update(DAILYPAPERS_DATA_DIR=str(config.data_dir), DAILYPAPERS_DATABASE_URL=config.database_url)
-    return env
-
-
 def test_users_commands_mirror_the_library(db_config: Config) -> None:
     run = CliRunner()
-    env = _env(db_config)
+    env = cli_env(db_config)
 
     def users(*args: str, password: str | None = None) -> str:
         result = run.invoke(main, ["users", *args], env=env, input=password)

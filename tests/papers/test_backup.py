@@ -3,7 +3,6 @@ refusal on PostgreSQL and for an existing file."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -14,14 +13,14 @@ from dailypapers.cli import main
 from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.papers.models import make_paper
+from tests.demo import cli_env
 
 
 def test_backup_copies_the_database_while_it_is_open(db_config: Config, tmp_path: Path) -> None:
     lib = Library(db_config)  # stays open: the backup runs beside a live library
     lib.ingest([make_paper(source="jsonl", arxiv_id="2401.00001", title="Kept", abstract="Text.",
                            added_at=date(2024, 1, 8))], index=False)  # fmt: skip
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DAILYPAPERS_")}
-    env.update(DAILYPAPERS_DATA_DIR=str(db_config.data_dir), DAILYPAPERS_DATABASE_URL=db_config.database_url)
+    env = cli_env(db_config)
     target = tmp_path / "backup.db"
     result = CliRunner().invoke(main, ["backup", str(target)], env=env)
     try:

@@ -13,6 +13,7 @@ from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.papers.models import make_paper
 from tests.demo import running_server
+from tests.web.test_votes import token_of
 
 PASSWORD = "correct horse battery"
 PAPER = "2401.00001"
@@ -28,14 +29,8 @@ def _library(config: Config, *users: str) -> None:
     lib.close()
 
 
-def _token(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
 def _log_in(client: httpx.Client, login: str, password: str = PASSWORD) -> httpx.Response:
-    token = _token(client.get("/login").text)
+    token = token_of(client, "/login")
     return client.post("/login", data={"login": login, "password": password, "csrf_token": token})
 
 
@@ -46,7 +41,7 @@ def _upvotes(client: httpx.Client) -> int:
 def test_sign_up_log_in_tokens_and_log_out(db_config: Config) -> None:
     _library(db_config)
     with running_server(db_config) as base, httpx.Client(base_url=base, timeout=30) as browser:
-        token = _token(browser.get("/signup").text)
+        token = token_of(browser, "/signup")
         r = browser.post(
             "/signup", data={"username": "Ada", "email": "ada@example.org", "password": PASSWORD, "csrf_token": token}
         )
@@ -62,7 +57,7 @@ def test_sign_up_log_in_tokens_and_log_out(db_config: Config) -> None:
         stale = httpx.get(base + "/api/me", cookies={"dp_session": first_session}).json()
         assert stale["user"] is None
 
-        token = _token(browser.get("/account").text)
+        token = token_of(browser, "/account")
         page = browser.post("/account/tokens", data={"name": "curl", "csrf_token": token})
         secret = re.search(r'<code id="new-token">(dp_[^<]+)</code>', page.text)
         assert page.status_code == 200 and secret
@@ -77,7 +72,7 @@ def test_sign_up_log_in_tokens_and_log_out(db_config: Config) -> None:
         assert httpx.get(base + "/api/me", headers=bearer).status_code == 401
 
         session = browser.cookies["dp_session"]
-        assert browser.post("/logout", data={"csrf_token": _token(browser.get("/").text)}).status_code == 303
+        assert browser.post("/logout", data={"csrf_token": token_of(browser, "/")}).status_code == 303
         assert httpx.get(base + "/api/me", cookies={"dp_session": session}).json()["user"] is None
 
 
@@ -87,7 +82,7 @@ def test_wrong_passwords_and_taken_names_show_the_form_again(db_config: Config) 
         r = _log_in(browser, "ada", "not the password")
         assert r.status_code == 403 and "Wrong username or password." in r.text and 'value="ada"' in r.text
         assert "not the password" not in r.text
-        token = _token(browser.get("/signup").text)
+        token = token_of(browser, "/signup")
         r = browser.post("/signup", data={"username": "x", "email": "x@example.org", "password": PASSWORD,
                                           "csrf_token": token})  # fmt: skip
         assert r.status_code == 403 and "invite" in r.text  # invite-only by default, and a user exists

@@ -20,9 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import main
+from dailypapers.config import Config
 from dailypapers.papers.models import MAX_UPVOTES, MAX_VERSION, Paper
 from dailypapers.papers.sources import Rejected, SourceError, ingest, read_hf_daily, read_jsonl, read_kaggle
 from dailypapers.papers.store import Store
+from tests.demo import cli_env
 
 DAY = date(2024, 5, 2)
 # Control characters a terminal acts on (C0 except newline, DEL, C1).
@@ -155,9 +157,7 @@ def test_control_characters_are_removed_at_import(store: Store, tmp_path: Path) 
 
 
 def _cli_env(data_dir: Path) -> dict[str, str | None]:
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DAILYPAPERS_")}
-    env["DAILYPAPERS_DATA_DIR"] = str(data_dir)
-    return env
+    return cli_env(Config(data_dir=data_dir))
 
 
 def test_cli_search_prints_no_control_characters(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from dailypapers.db.migrations import migration_files
 from dailypapers.db.schema import COPY_ORDER, papers, votes
 from dailypapers.papers.copy import COPIED_TABLES, copy_store, mismatches
 from dailypapers.papers.store import Filters, Store, open_store
+from tests.demo import cli_env
 from tests.papers.store.test_store_contract import arxiv_paper, corpus
 
 MODELS = {"model-a": 8, "model-b": 3}
@@ -81,9 +82,7 @@ def fill(store: Store) -> None:
 
 
 def env_for(data_dir: Path, url: str = "") -> dict[str, str | None]:
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DAILYPAPERS_")}
-    env.update(DAILYPAPERS_DATA_DIR=str(data_dir), DAILYPAPERS_DATABASE_URL=url)
-    return env
+    return cli_env(Config(data_dir=data_dir, database_url=url))
 
 
 def cli(env: dict[str, str | None], *args: str) -> Result:
