@@ -74,6 +74,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_rate_limit", "10/minute", "Log-in attempts per client address and per account (`limits` syntax)."),
     Setting("signup_rate_limit", "5/hour", "Sign-ups per client address (`limits` syntax; `0`: no limit)."),
     Setting(
+        "comment_rate_limit",
+        "10/minute",
+        "Comments (and edits) per user and per client address (`limits` syntax; `0`: no limit).",
+    ),
+    Setting(
+        "submit_rate_limit",
+        "20/hour",
+        "Paper submissions per user and per client address (`limits` syntax; `0`: no limit).",
+    ),
+    Setting(
+        "submission_window_days",
+        14,
+        "Days after its first arXiv version that a paper may still be submitted (Hugging Face uses 14; `0`: any age).",
+    ),
+    Setting(
         "max_body_bytes",
         1048576,
         "Largest request body accepted, in bytes (413 beyond it, before the body is read).",
@@ -145,6 +160,9 @@ class Config:
     anonymous_votes: bool = False
     login_rate_limit: str = "10/minute"
     signup_rate_limit: str = "5/hour"
+    comment_rate_limit: str = "10/minute"
+    submit_rate_limit: str = "20/hour"
+    submission_window_days: int = 14
     max_body_bytes: int = 1048576
     demo_corpus: str = ""  # a str, not a Path: Path("") would be "." (empty means the packaged demo)
     embed_precision: str = "auto"
@@ -225,6 +243,8 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
     _check_time_zone(values["time_zone"])
     if values["vote_rate_limit"] < 0:
         raise ConfigError("DAILYPAPERS_VOTE_RATE_LIMIT must be 0 (no limit) or a positive number of votes a minute")
+    if values["submission_window_days"] < 0:
+        raise ConfigError("DAILYPAPERS_SUBMISSION_WINDOW_DAYS must be 0 (any age) or a positive number of days")
     if values["keyword_budget"] < 1:
         raise ConfigError("DAILYPAPERS_KEYWORD_BUDGET must be a positive number of rows")
     if values["ingest_interval"] <= 0:
@@ -252,7 +272,7 @@ def _check_accounts(values: dict[str, Any]) -> None:
     for name in ("session_days", "invite_days", "max_body_bytes"):
         if values[name] < 1:
             raise ConfigError(f"DAILYPAPERS_{name.upper()} must be a positive number")
-    for name in ("login_rate_limit", "signup_rate_limit"):
+    for name in ("login_rate_limit", "signup_rate_limit", "comment_rate_limit", "submit_rate_limit"):
         if values[name] != "0":
             try:
                 parse(values[name])

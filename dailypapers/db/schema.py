@@ -1,12 +1,14 @@
 """The plain tables, defined once for both backends (SQLAlchemy Core): what every repository queries.
 
 The tables are created by the numbered migrations of :mod:`dailypapers.db.migrations` (0002 votes, 0004 accounts
-and rate limits), written per backend because a migration, once landed, must never change; these definitions are
+and rate limits, 0005 the community: submissions, links, comments, hidden papers, collections, claims), written
+per backend because a migration, once landed, must never change; these definitions are
 what the queries are compiled from, and ``tests/db/test_schema.py`` checks that they match what the migrations
 create, column by column, on both backends.
 
 ``papers`` is listed with the columns plain queries use (joins from votes, counts); its full definition, with
-the full-text index and vectors, belongs to the paper stores.
+the full-text index and vectors, belongs to the paper stores, as do ``authors`` and ``paper_authors``
+(:data:`STORE_OWNED`: the stores write them with the papers; author pages read them here).
 
 :data:`COPY_ORDER` lists the plain tables in the order ``db copy`` writes them (parents before children), and
 :data:`PAPER_KEYED` the columns that hold a paper's integer key, which differs between two databases and is
@@ -67,6 +69,24 @@ papers = Table(
     Column("title", Text, nullable=False),
     Column("upvotes", Integer, nullable=False),
     Column("votes_count", Integer, nullable=False),
+)
+
+authors = Table(
+    "authors",
+    metadata,
+    Column("pk", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    # dailypapers.papers.models.author_slug(name): the author page's URL, the same in every copy of the database.
+    Column("slug", Text, index=True),
+)
+
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("author_pk", ForeignKey("authors.pk"), nullable=False, index=True),
+    Column("affiliation", Text),
 )
 
 meta = Table(
@@ -140,8 +160,92 @@ rate_limits = Table(
     Column("expires_at", Float, nullable=False),  # Unix time the window ends (the `limits` storage contract)
 )
 
+submissions = Table(  # who brought a paper to the daily list (a paper fetched from arXiv by its id)
+    "submissions",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+paper_links = Table(  # code and project links set by a submitter or an author (else: the abstract's, on papers)
+    "paper_links",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("code_url", Text),
+    Column("project_url", Text),
+    Column("set_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("set_at", UtcDateTime, nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Text, primary_key=True),  # dailypapers.db.ids.sortable_id: key order is creation order
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("parent_id", ForeignKey("comments.id", ondelete="CASCADE"), index=True),  # replies: one level deep
+    Column("body", Text, nullable=False),  # Markdown source as written; rendered and sanitised when shown
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("edited_at", UtcDateTime),
+    Column("deleted_at", UtcDateTime),
+    Column("hidden_at", UtcDateTime),
+    Column("hidden_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("hidden_reason", Text, nullable=False, default=""),
+)
+
+hidden_papers = Table(  # papers an admin took off every list, feed and search
+    "hidden_papers",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("hidden_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("hidden_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Text, primary_key=True),  # random: stable across `db copy`, unguessable for private ones
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("public", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+collection_items = Table(
+    "collection_items",
+    metadata,
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),  # the owner's order, 0 first
+    Column("note", Text, nullable=False, default=""),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+
+claims = Table(  # "I am this author": pending until an admin approves or rejects it
+    "claims",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("author_name", Text, nullable=False),
+    Column("status", Text, nullable=False, index=True),  # "pending", "approved" or "rejected"
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_by", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("decided_at", UtcDateTime),
+)
+
 # db copy: plain tables in write order (a parent before the tables that reference it); papers and embeddings
 # are copied by the paper stores. rate_limits is not copied: counters of a few minutes mean nothing elsewhere.
-COPY_ORDER: tuple[Table, ...] = (meta, users, sessions, api_tokens, invites, votes)
+COPY_ORDER: tuple[Table, ...] = (
+    meta, users, sessions, api_tokens, invites, votes,
+    submissions, paper_links, hidden_papers, comments, collections, collection_items, claims,
+)  # fmt: skip
 NOT_COPIED: tuple[Table, ...] = (rate_limits,)
-PAPER_KEYED: dict[str, str] = {"votes": "paper_pk"}
+STORE_OWNED: tuple[Table, ...] = (papers, authors, paper_authors)
+PAPER_KEYED: dict[str, str] = {
+    t.name: "paper_pk" for t in (votes, submissions, paper_links, hidden_papers, comments, collection_items, claims)
+}

@@ -112,6 +112,15 @@ def find_links(abstract: str) -> tuple[str | None, str | None]:
     return code, project
 
 
+def author_slug(name: str) -> str:
+    """The URL slug of an author name (``Ada Lovelace`` -> ``ada-lovelace``, ``Zoë Müller`` -> ``zoe-muller``):
+    accents folded, letters of every script kept, anything else a single hyphen. Two spellings that differ only in
+    case, accents or punctuation (``J. Smith``, ``J Smith``) share one author page, which is what a reader wants."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return "-".join(re.findall(r"[^\W_]+", text))[:200]
+
+
 def utc(dt: datetime | None) -> datetime | None:
     """The same instant as an aware UTC datetime (naive values are taken to be UTC already)."""
     if dt is None:

@@ -60,7 +60,14 @@ def rate_limits_of(lib: Library) -> RateLimits:
     """The instance's named rate limits, counted in its database."""
     c = lib.config
     vote = f"{c.vote_rate_limit}/minute" if c.vote_rate_limit else "0"
-    return RateLimits(lib.db, {"login": c.login_rate_limit, "signup": c.signup_rate_limit, "vote": vote})
+    named = {
+        "login": c.login_rate_limit,
+        "signup": c.signup_rate_limit,
+        "vote": vote,
+        "comment": c.comment_rate_limit,
+        "submit": c.submit_rate_limit,
+    }
+    return RateLimits(lib.db, named)
 
 
 def _version() -> str:
@@ -138,4 +145,5 @@ def create_app(library: Library | None = None) -> FastAPI:
     app.include_router(votes.router)  # POST /api/votes/{id}, POST /papers/{id}/vote
     app.include_router(accounts.router)  # /signup, /login, /logout, /account…
     app.include_router(account_api.router)  # /api/me, /api/csrf, /api/tokens
+    # -- community routers (issue 10) --
     return app

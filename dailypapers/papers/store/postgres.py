@@ -28,7 +28,7 @@ from dailypapers.db.engine import Database
 from dailypapers.db.locks import advisory_lock
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files
-from dailypapers.papers.models import Paper, normalize_title
+from dailypapers.papers.models import Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import POSTGRES, filter_pks_sql, filter_sql, newest_pk_sql
@@ -207,7 +207,11 @@ class PostgresStore(PgVectors):
         cats = [(pk, c) for pk, p in papers.items() for c in p.categories]
         conn.execute("DELETE FROM paper_authors WHERE paper_pk = ANY(%s)", (list(papers),))
         conn.execute("DELETE FROM paper_categories WHERE paper_pk = ANY(%s)", (list(papers),))
-        conn.execute("INSERT INTO authors (name) SELECT DISTINCT unnest(%s::text[]) ON CONFLICT DO NOTHING", (names,))
+        if distinct := list(dict.fromkeys(names)):
+            conn.execute(
+                "INSERT INTO authors (name, slug) SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                (distinct, [author_slug(n) for n in distinct]),
+            )
         conn.execute(
             "INSERT INTO paper_authors (paper_pk, position, author_pk, affiliation)"
             " SELECT t.pk, t.pos, a.pk, t.aff FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[])"

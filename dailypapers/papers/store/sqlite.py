@@ -25,7 +25,7 @@ from dailypapers.db.engine import Database
 from dailypapers.db.locks import file_lock, lock_file
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files, split_statements
-from dailypapers.papers.models import Paper, normalize_title
+from dailypapers.papers.models import Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper, text_hash
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
@@ -193,7 +193,9 @@ class SQLiteStore:
         conn.executemany("DELETE FROM paper_authors WHERE paper_pk = ?", [(pk,) for pk in papers])
         conn.executemany("DELETE FROM paper_categories WHERE paper_pk = ?", [(pk,) for pk in papers])
         names = list(dict.fromkeys(name for p in papers.values() for name in p.authors))
-        conn.executemany("INSERT OR IGNORE INTO authors (name) VALUES (?)", [(n,) for n in names])
+        conn.executemany(
+            "INSERT OR IGNORE INTO authors (name, slug) VALUES (?, ?)", [(n, author_slug(n)) for n in names]
+        )
         author_pks: dict[str, int] = {}
         for i in range(0, len(names), _CHUNK):
             chunk = names[i : i + _CHUNK]
