@@ -102,6 +102,9 @@ def synthetic(demo: Demo, n: int, *, seed: int = 0, start: date = date(2025, 1, 
     words = [a.split() for a in demo.abstracts]
     vocab = [w for ws in words for w in ws]
     per_day = max(1, n // 365)
+    # Upvotes from a stream of their own, so the papers' other draws stay what they were: most papers get none or
+    # a few, a few get hundreds (Zipf, as on Hugging Face's daily list), which gives the trending order work to do.
+    upvotes = np.minimum(np.random.default_rng([seed, 2]).zipf(2.0, size=n) - 1, 5000).tolist()
     month, month_start = "", 0
     for i in range(n):  # per-paper draws are vectorised: ~5x faster than one rng call per word
         topic = int(rng.integers(len(demo.titles)))
@@ -127,6 +130,7 @@ def synthetic(demo: Demo, n: int, *, seed: int = 0, start: date = date(2025, 1, 
             primary_category=cats[0],
             published=published,
             added_at=day,
+            upvotes=int(upvotes[i]),
             source="bench",
         )
         yield paper, vectors.paper(rng, topic)

@@ -11,12 +11,14 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import numpy as np
 
 from bench.corpus import Demo
 from dailypapers.library import Library
+from dailypapers.papers.periods import Period
 from dailypapers.papers.store.base import Filters, StoreError
 
 T = TypeVar("T")
@@ -106,6 +108,7 @@ def latencies(
         "hybrid": timed(lambda q: lib.search.query(q), queries),
         "filtered_hybrid": timed(lambda q: lib.search.query(q, filters=filters), queries),
         "similar": timed(lambda p: lib.search.similar(p, K), papers),
+        **trending_latencies(lib, queries, timed),
     }
     budget, lib.store.keyword_budget = lib.store.keyword_budget, 10**12
     try:
@@ -119,6 +122,27 @@ def latencies(
         out["embed_query_all_threads"] = timed(lib.search.embed_query, queries)
     finally:
         embedder.SMALL_BATCH = small
+    return out
+
+
+def trending_latencies(
+    lib: Library, items: Sequence[object], timed: Callable[[Callable[[Any], object], Sequence[Any]], dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """The first page of the Trending page's windows (what ``/trending?window=…`` asks the database), beside the
+    newest-first list of the same month: the cost of ranking in SQL over the plain list."""
+    newest = lib.papers.latest_day()
+    if newest is None:
+        return {}
+    size = lib.config.page_size
+
+    def page_of(period: Period, sort: str) -> Callable[[object], object]:
+        return lambda _: lib.papers.in_period(period, limit=size, sort=sort)
+
+    out = {}
+    for window, days in (("day", 1), ("week", 7), ("month", 30)):
+        period = Period("range", newest - timedelta(days=days - 1), newest)
+        out[f"trending_{window}"] = timed(page_of(period, "trending"), items)
+    out["newest_month"] = timed(page_of(Period("range", newest - timedelta(days=29), newest), "added"), items)
     return out
 
 

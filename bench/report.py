@@ -71,6 +71,11 @@ def _lat(key: str) -> Callable[[dict[str, Any]], str]:
     return cell
 
 
+def _trending(run: dict[str, Any]) -> str:
+    found = [run["latency_ms"].get(f"trending_{w}") for w in ("day", "week", "month")]
+    return " / ".join("—" if s is None else f"{s['p50']:.1f}" for s in found)
+
+
 def _http(key: str) -> Callable[[dict[str, Any]], str]:
     def cell(run: dict[str, Any]) -> str:
         s = run["http"][key]
@@ -97,6 +102,8 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("filtered hybrid, ms", _lat("filtered_hybrid")),
     ("papers passing the filter", lambda r: f"{r['filter']['fraction']:.1%}"),
     ("similar papers k=10, ms", _lat("similar")),
+    ("Trending page (day / week / month: first page), ms p50", _trending),
+    ("month's list, newest first (beside it), ms", _lat("newest_month")),
     ("ANN recall@10 (with ef 400)", lambda r: f"{r['recall_at_10']:.3f} ({r['recall_at_10_ef']['ef400']:.3f})"),
     ("HTTP `/`: req/s; ms p50 / p95", _http("home")),
     ("HTTP `/api/search`", _http("search")),

@@ -3,7 +3,13 @@
 * ``lib.papers`` — the catalogue (:class:`dailypapers.papers.service.Papers`);
 * ``lib.search`` — hybrid search, similar papers, the vector index (:class:`dailypapers.search.service.Search`);
 * ``lib.accounts`` — users, sessions, API tokens (:class:`dailypapers.accounts.service.Accounts`);
-* ``lib.votes`` — upvotes (:class:`dailypapers.community.votes.Votes`).
+* ``lib.votes`` — upvotes (:class:`dailypapers.community.votes.Votes`);
+* ``lib.submissions`` — papers submitted by arXiv id, and code/project links
+  (:class:`dailypapers.community.submissions.Submissions`);
+* ``lib.authors`` — author pages by name slug (:class:`dailypapers.papers.authors.Authors`);
+* ``lib.claims`` — authorship claims (:class:`dailypapers.community.claims.Claims`);
+* ``lib.collections`` — reading lists (:class:`dailypapers.community.collections.Collections`);
+* ``lib.comments`` — comments and their moderation (:class:`dailypapers.community.comments.Comments`).
 
 The CLI and the web app call these services, never a store or SQL. The library itself does only what crosses
 domains: creating the schema, importing records *and* indexing them, and the instance's signing key.
@@ -18,10 +24,16 @@ from datetime import date
 from functools import cached_property
 
 from dailypapers.accounts.service import Accounts
+from dailypapers.community.claims import Claims
+from dailypapers.community.collections import Collections
+from dailypapers.community.comments import Comments
+from dailypapers.community.submissions import Submissions
 from dailypapers.community.votes import Votes
 from dailypapers.config import Config
+from dailypapers.papers.authors import Authors
 from dailypapers.papers.copy import Progress, copy_store
 from dailypapers.papers.service import Papers
+from dailypapers.papers.sources.arxiv_api import arxiv_options
 from dailypapers.papers.sources.base import IngestReport, Record, SourceError
 from dailypapers.papers.store import Store, open_store
 from dailypapers.search.service import Search
@@ -62,6 +74,35 @@ class Library:
     @cached_property
     def votes(self) -> Votes:
         return Votes(self.db)
+
+    @cached_property
+    def submissions(self) -> Submissions:
+        c = self.config
+        return Submissions(
+            self.db,
+            self.papers,
+            self.store.meta,
+            lambda records, day: self.ingest(records, added_at=day, progress=False),
+            arxiv=arxiv_options(c),
+            window_days=c.submission_window_days,
+            time_zone=c.time_zone,
+        )
+
+    @cached_property
+    def authors(self) -> Authors:
+        return Authors(self.store)
+
+    @cached_property
+    def claims(self) -> Claims:
+        return Claims(self.db, self.store)
+
+    @cached_property
+    def collections(self) -> Collections:
+        return Collections(self.db)
+
+    @cached_property
+    def comments(self) -> Comments:
+        return Comments(self.db)
 
     @property
     def embedder(self) -> Embedder:

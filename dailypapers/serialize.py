@@ -7,6 +7,7 @@ the key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -26,8 +27,9 @@ def iso_date(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def paper_json(paper: Paper) -> dict[str, Any]:
-    """Every field of a paper, plus its display date and the path of its page."""
+def paper_json(paper: Paper, comments: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """Every field of a paper, plus its display date, the path of its page and — on lists, which count them in one
+    query (``comments``: paper key -> visible comments) — its number of comments (null where not counted)."""
     return {
         "id": paper.id,
         "title": paper.title,
@@ -51,6 +53,7 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         "upvotes": paper.upvotes,
         "source": paper.source,
         "url": "/papers/" + paper.id,
+        "comments": None if comments is None else comments.get(paper.pk or 0, 0),
     }
 
 
@@ -63,10 +66,10 @@ def filters_json(filters: Filters) -> dict[str, Any]:
     }
 
 
-def result_json(result: SearchResult) -> dict[str, Any]:
+def result_json(result: SearchResult, comments: Mapping[int, int] | None = None) -> dict[str, Any]:
     """A search hit: the paper's fields with its score, ranks and highlighted (HTML-escaped) title and abstract."""
     return {
-        **paper_json(result.paper),
+        **paper_json(result.paper, comments),
         "score": result.score,
         "pinned": result.pinned,
         "keyword_rank": result.keyword_rank,
@@ -76,8 +79,8 @@ def result_json(result: SearchResult) -> dict[str, Any]:
     }
 
 
-def search_json(page: SearchPage) -> dict[str, Any]:
-    """A page of search results."""
+def search_json(page: SearchPage, comments: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """A page of search results (``comments``: their comment counts, see :func:`paper_json`)."""
     return {
         "query": page.query,
         "mode": page.mode,
@@ -86,7 +89,7 @@ def search_json(page: SearchPage) -> dict[str, Any]:
         "page_size": page.page_size,
         "total": page.total,
         "has_next": page.has_next,
-        "results": [result_json(r) for r in page.results],
+        "results": [result_json(r, comments) for r in page.results],
     }
 
 
@@ -100,6 +103,7 @@ def period_json(
     page: int,
     page_size: int,
     sort: str,
+    comments: Mapping[int, int] | None = None,
 ) -> dict[str, Any]:
     """A page of the papers added in a day, week or month, with the keys of the periods before and after."""
     return {
@@ -115,7 +119,7 @@ def period_json(
         "page_size": page_size,
         "has_next": page * page_size < total,
         "sort": sort,
-        "papers": [paper_json(p) for p in papers],
+        "papers": [paper_json(p, comments) for p in papers],
     }
 
 

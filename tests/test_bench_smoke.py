@@ -37,6 +37,10 @@ LATENCIES = [
     "hybrid",
     "filtered_hybrid",
     "similar",
+    "trending_day",
+    "trending_week",
+    "trending_month",
+    "newest_month",
 ]
 PERCENTILES = ["p50", "p95", "p99"]
 

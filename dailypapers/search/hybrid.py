@@ -14,6 +14,7 @@ import numpy as np
 from markupsafe import Markup
 
 from dailypapers.errors import BadInput
+from dailypapers.papers.hidden import hidden_among
 from dailypapers.papers.models import Paper, parse_arxiv_id
 from dailypapers.papers.store.base import Filters, Hit, Store
 from dailypapers.papers.store.terms import query_terms
@@ -107,6 +108,8 @@ def hybrid_search(
         top = fused[0][1] + 1.0 if fused else 1.0
         pin = int(pinned.pk)  # type: ignore[arg-type]
         fused = [(pin, top)] + [(pk, s) for pk, s in fused if pk != pin]
+    gone = hidden_among(store.db, [pk for pk, _ in fused])  # papers an admin hid (one query on a small table)
+    fused = [(pk, score) for pk, score in fused if pk not in gone]
     result.total = len(fused)
     window = fused[(page - 1) * page_size : page * page_size]
     papers = {p.pk: p for p in store.get_papers_by_pk([pk for pk, _ in window])}

@@ -22,7 +22,28 @@ from dailypapers.jobs import start_scheduler
 from dailypapers.library import Library
 from dailypapers.web.errors import SECURITY_HEADERS, error_response, install_error_handlers
 from dailypapers.web.middleware import RequestIdMiddleware, ResponseStartMiddleware
-from dailypapers.web.routes import LibraryDep, account_api, accounts, allow_head, api, hf, pages, papers, search, votes
+from dailypapers.web.routes import (
+    LibraryDep,
+    account_api,
+    accounts,
+    allow_head,
+    api,
+    authors,
+    claims,
+    collections,
+    collections_api,
+    comments,
+    comments_api,
+    hf,
+    moderation,
+    pages,
+    papers,
+    profiles,
+    search,
+    submissions,
+    trending,
+    votes,
+)
 from dailypapers.web.schemas import HealthOut
 from dailypapers.web.security.bodylimit import BodyLimitMiddleware, too_large_message
 from dailypapers.web.security.cookies import CookieMiddleware
@@ -146,4 +167,19 @@ def create_app(library: Library | None = None) -> FastAPI:
     app.include_router(accounts.router)  # /signup, /login, /logout, /account…
     app.include_router(account_api.router)  # /api/me, /api/csrf, /api/tokens
     # -- community routers (issue 10) --
+    app.include_router(collections.router)  # /collections…, /collections/{id}.bib, /feeds/collections/{id}.atom
+    app.include_router(collections_api.router)  # /api/collections…
+    app.include_router(comments.router)  # POST /papers/{id}/comments, /comments/{cid}/edit|delete|hide|unhide
+    app.include_router(comments_api.router)  # /api/comments/{paper id}, /api/comments/item/{cid}
+    app.include_router(moderation.router)  # /moderation, POST /papers/{id}/hide|unhide
+    app.include_router(trending.router)  # /trending
+    app.include_router(trending.api_router)  # /api/trending
+    app.include_router(trending.feeds_router)  # /feeds/trending.atom
+    app.include_router(authors.router)  # /authors/{slug}
+    app.include_router(authors.api_router)  # /api/authors/{slug}
+    app.include_router(authors.feeds_router)  # /feeds/authors/{slug}.atom
+    app.include_router(claims.router)  # POST /papers/{id}/claim, /claims, POST /claims/{id}/approve|reject|withdraw
+    app.include_router(profiles.router)  # /users/{username}
+    app.include_router(profiles.api_router)  # /api/users/{username}
+    app.include_router(submissions.router)  # /submit, /api/submissions, POST /papers/{id}/links, /api/links/{id}
     return app

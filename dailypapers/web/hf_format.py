@@ -13,7 +13,8 @@ only what huggingface.co happens to send:
 * Dates are ``YYYY-MM-DDTHH:MM:SS.fffZ`` with a literal ``Z``: the client's parser rejects ``+00:00``.
 
 Papers come from importers, not from users (dailypapers has no accounts yet), so every paper is "submitted" by
-:data:`IMPORTER`, a documented system user; ``discussionId`` is the paper's id and ``numComments`` is 0.
+:data:`IMPORTER`, a documented system user; ``discussionId`` is the paper's id and ``numComments`` the number
+of its comments everybody sees on dailypapers (neither deleted nor hidden).
 """
 
 from __future__ import annotations
@@ -167,14 +168,14 @@ def paper_core(paper: Paper) -> HfPaperCore:
     )
 
 
-def daily_item(paper: Paper) -> HfDailyItem:
-    """``paper`` as one entry of the daily list or of search results."""
+def daily_item(paper: Paper, comments: int = 0) -> HfDailyItem:
+    """``paper`` as one entry of the daily list or of search results (``comments``: its comment count)."""
     return HfDailyItem(
         paper=paper_core(paper),
         publishedAt=submitted_at(paper),
         title=paper.title,
         summary=paper.abstract,
-        numComments=0,
+        numComments=max(comments, 0),
         submittedBy=IMPORTER,
         upvotes=max(paper.upvotes, 0),
         projectPage=paper.project_url,
@@ -182,11 +183,11 @@ def daily_item(paper: Paper) -> HfDailyItem:
     )
 
 
-def flat_paper(paper: Paper) -> HfPaper:
-    """``paper`` as the flat object of ``/api/papers/{id}``."""
+def flat_paper(paper: Paper, comments: int = 0) -> HfPaper:
+    """``paper`` as the flat object of ``/api/papers/{id}`` (``comments``: its comment count)."""
     return HfPaper(
         **paper_core(paper).model_dump(),
-        numComments=0,
+        numComments=max(comments, 0),
         source=paper.source,
         version=paper.version,
         categories=list(paper.categories),

@@ -33,6 +33,9 @@ class PaperOut(BaseModel):
     upvotes: int
     source: str = Field(description="Where the record came from (jsonl, kaggle, arxiv, hf).")
     url: str = Field(description="Path of the paper's page on this site.")
+    comments: int | None = Field(
+        default=None, description="Visible comments on the paper: counted on lists and search pages, else null."
+    )
 
 
 class SearchResultOut(PaperOut):

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.responses import Response
 
+from dailypapers.papers.models import author_slug
 from dailypapers.papers.periods import Period, day_period, month_period, week_period
 from dailypapers.web.security.csrf import csrf_token
 from dailypapers.web.security.identity import current_user
@@ -47,6 +48,18 @@ def api_period_url(period: Period) -> str:
 def paper_url(paper_id: str) -> str:
     """The page of a paper (old arXiv ids keep their slash: ``/papers/hep-th/9901001``)."""
     return "/papers/" + quote(paper_id, safe="/")
+
+
+def author_url(name: str) -> str | None:
+    """The page of an author name (``/authors/`` + its slug, the one place slugs become URLs); ``None`` for a name
+    without letters or digits, which has no page and is shown without a link."""
+    slug = author_slug(name)
+    return author_page_url(slug) if slug else None
+
+
+def author_page_url(slug: str) -> str:
+    """The page of an author slug."""
+    return "/authors/" + quote(slug, safe="")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -233,6 +246,7 @@ def _environment() -> jinja2.Environment:
         period_url=period_url,
         api_period_url=api_period_url,
         paper_url=paper_url,
+        author_url=author_url,
         safe_url=safe_url,
         query_url=query_url,
         zoom_links=zoom_links,

@@ -15,7 +15,7 @@ from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 from huggingface_hub.hf_api import PaperInfo
 
 from dailypapers.papers.periods import parse_day, parse_week
-from dailypapers.search.trending import trending
+from dailypapers.papers.trending import trending
 from tests.demo import DEMO_DAYS, DROPOUT_TITLE
 from tests.hf.papers import LORA, LORA_AUTHORS, HfDemo, day_start
 

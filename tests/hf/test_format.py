@@ -8,7 +8,7 @@ import pytest
 from huggingface_hub.hf_api import PaperInfo
 
 from dailypapers.papers.models import Paper, make_paper
-from dailypapers.search.trending import paper_score, trending, trending_score
+from dailypapers.papers.trending import paper_score, trending, trending_score
 from dailypapers.web.hf_format import daily_item, flat_paper, hf_datetime, paper_markdown
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ own ``pgvector_search``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
@@ -104,12 +104,23 @@ class Store(Protocol):
     def count_papers(self) -> int: ...
 
     def papers_added_between(
-        self, start: date, end: date, *, limit: int | None = None, offset: int = 0, sort: str = "added"
+        self,
+        start: date,
+        end: date,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = "added",
+        weights: Mapping[date, float] | None = None,
     ) -> list[Paper]:
-        """Papers whose ``added_at`` lies in [start, end], newest first (``sort="upvotes"``: most upvoted first)."""
+        """Papers whose ``added_at`` lies in [start, end] and that no admin hid, in the order ``sort`` names
+        (:mod:`dailypapers.papers.store.list_sql`; ``trending`` scores each day by ``weights``, days not in it
+        score 0)."""
         ...
 
-    def count_added_between(self, start: date, end: date) -> int: ...
+    def count_added_between(self, start: date, end: date) -> int:
+        """How many papers :meth:`papers_added_between` lists (hidden ones not counted)."""
+        ...
 
     def latest_added_day(self) -> date | None: ...
 

@@ -12,7 +12,7 @@ share :mod:`dailypapers.papers.rows`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import date
 from typing import Any
@@ -28,11 +28,13 @@ from dailypapers.db.engine import Database
 from dailypapers.db.locks import advisory_lock
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files
+from dailypapers.papers.authors import fill_author_slugs
 from dailypapers.papers.models import Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import POSTGRES, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, KeywordPlan, plan_keyword_query
+from dailypapers.papers.store.list_sql import LISTED, list_order
 from dailypapers.papers.store.pg_vectors import PgVectors
 from dailypapers.papers.store.terms import query_terms
 from dailypapers.papers.upsert import PLAN_COLUMNS, match_keys, plan_upsert
@@ -48,7 +50,6 @@ _WRITE_LOCK = 0x6470_7772  # advisory lock key ("dpwr"): one writer at a time, a
 _MIGRATE_LOCK = 0x6470_6D67  # "dpmg"
 _SELECT = ", ".join(["pk", *PAPER_COLUMNS, "votes_count"])
 _SELECT_P = ", ".join(f"p.{c}" for c in ["pk", *PAPER_COLUMNS, "votes_count"])
-UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # imported upvotes + community votes
 
 Conn = psycopg.Connection[DictRow]
 
@@ -159,6 +160,7 @@ class PostgresStore(PgVectors):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK,))
             self._register_vector(conn)
+        fill_author_slugs(self.db)  # author rows written before migration 0005 have no slug
         return applied
 
     # -- papers ----------------------------------------------------------------------------------------------------
@@ -242,19 +244,26 @@ class PostgresStore(PgVectors):
         return int(self._rows("SELECT count(*) AS n FROM papers")[0]["n"])
 
     def papers_added_between(
-        self, start: date, end: date, *, limit: int | None = None, offset: int = 0, sort: str = "added"
+        self,
+        start: date,
+        end: date,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = "added",
+        weights: Mapping[date, float] | None = None,
     ) -> list[Paper]:
-        order = UPVOTES_ORDER if sort == "upvotes" else "added_at DESC, pk DESC"
+        order, order_params = list_order(sort, weights, "%s")
         rows = self._rows(
-            f"SELECT {_SELECT} FROM papers WHERE added_at BETWEEN %s AND %s ORDER BY {order} LIMIT %s OFFSET %s",
-            (start, end, limit, offset),
+            f"SELECT {_SELECT} FROM papers WHERE added_at BETWEEN %s AND %s AND {LISTED}"
+            f" ORDER BY {order} LIMIT %s OFFSET %s",
+            (start, end, *order_params, limit, offset),
         )
         return [row_to_paper(r) for r in rows]
 
     def count_added_between(self, start: date, end: date) -> int:
-        return int(
-            self._rows("SELECT count(*) AS n FROM papers WHERE added_at BETWEEN %s AND %s", (start, end))[0]["n"]
-        )
+        query = f"SELECT count(*) AS n FROM papers WHERE added_at BETWEEN %s AND %s AND {LISTED}"
+        return int(self._rows(query, (start, end))[0]["n"])
 
     def latest_added_day(self) -> date | None:
         return self._rows("SELECT max(added_at) AS d FROM papers")[0]["d"]  # type: ignore[no-any-return]

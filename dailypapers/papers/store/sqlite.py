@@ -25,18 +25,19 @@ from dailypapers.db.engine import Database
 from dailypapers.db.locks import file_lock, lock_file
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files, split_statements
+from dailypapers.papers.authors import fill_author_slugs
 from dailypapers.papers.models import Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper, text_hash
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
+from dailypapers.papers.store.list_sql import LISTED, list_order
 from dailypapers.papers.store.terms import fts5_expression, fts5_term, query_terms
 from dailypapers.papers.upsert import PLAN_COLUMNS, Step, match_keys, plan_upsert
 
 # bm25() column weights for (title, abstract, author_names): a title match counts most.
 BM25_WEIGHTS = (5.0, 1.0, 2.0)
 QUERY_TIME_LIMIT_S = 5.0
-UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # imported upvotes + community votes
 _CHUNK = 500  # keys per IN (...) list
 _UPDATED = [c for c in PAPER_COLUMNS if c != "added_at"]  # an update never changes added_at
 
@@ -142,6 +143,7 @@ class SQLiteStore:
                     raise StoreError(f"migration {name} failed: {exc}") from exc
                 conn.execute("COMMIT")
                 applied.append(name)
+        fill_author_slugs(self.db)  # author rows written before migration 0005 have no slug
         return applied
 
     # -- papers ------------------------------------------------------------------------------------------------
@@ -238,20 +240,29 @@ class SQLiteStore:
             return int(conn.execute("SELECT count(*) FROM papers").fetchone()[0])
 
     def papers_added_between(
-        self, start: date, end: date, *, limit: int | None = None, offset: int = 0, sort: str = "added"
+        self,
+        start: date,
+        end: date,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = "added",
+        weights: Mapping[date, float] | None = None,
     ) -> list[Paper]:
-        order = UPVOTES_ORDER if sort == "upvotes" else "added_at DESC, pk DESC"
+        order, order_params = list_order(sort, weights, "?")
+        days = [p.isoformat() if isinstance(p, date) else p for p in order_params]  # added_at is ISO text here
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT * FROM papers WHERE added_at BETWEEN ? AND ? ORDER BY {order} LIMIT ? OFFSET ?",
-                (start.isoformat(), end.isoformat(), -1 if limit is None else limit, offset),
+                f"SELECT * FROM papers WHERE added_at BETWEEN ? AND ? AND {LISTED} ORDER BY {order} LIMIT ? OFFSET ?",
+                (start.isoformat(), end.isoformat(), *days, -1 if limit is None else limit, offset),
             ).fetchall()
         return [row_to_paper(r) for r in rows]
 
     def count_added_between(self, start: date, end: date) -> int:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT count(*) FROM papers WHERE added_at BETWEEN ? AND ?", (start.isoformat(), end.isoformat())
+                f"SELECT count(*) FROM papers WHERE added_at BETWEEN ? AND ? AND {LISTED}",
+                (start.isoformat(), end.isoformat()),
             ).fetchone()
         return int(row[0])
 

@@ -50,11 +50,15 @@ WEEK_FORM = "an ISO week (YYYY-Www) with a year from 1000 to 2999"
 MONTH_FORM = "a month (YYYY-MM) with a year from 1000 to 2999"
 _DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-Sort = Literal["added", "upvotes"]
+Sort = Literal["added", "upvotes", "trending"]
 Mode = Literal["hybrid", "keyword", "semantic"]
 PageParam = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
 SortParam = Annotated[
-    Sort, Query(description="Order of the list: `added` (newest first) or `upvotes` (most upvoted first).")
+    Sort,
+    Query(
+        description="Order of the list: `added` (newest first), `upvotes` (most upvoted first) or `trending`"
+        " (upvotes decayed by age: `upvotes / (age_hours + 2) ** 1.5`)."
+    ),
 ]
 
 

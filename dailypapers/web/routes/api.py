@@ -30,7 +30,8 @@ def api_search(library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
     A query that names a paper exactly (arXiv id, abs URL, or its full title) puts that paper first with
     `pinned: true`.
     """
-    return search_json(run_search(library, req))
+    page = run_search(library, req)
+    return search_json(page, library.comments.counts([r.paper.pk for r in page.results if r.paper.pk is not None]))
 
 
 @router.get("/similar/{paper_id:path}", response_model=SimilarOut, summary="Papers similar to a paper")

@@ -7,7 +7,7 @@ CLI) request, in the shapes they parse (see :mod:`dailypapers.web.hf_format`):
 * ``GET /api/daily_papers?p=&limit=&sort=&date=&week=&month=&submitter=`` — the daily list. ``date``, ``week`` and
   ``month`` filter on the day a paper entered the list (not its arXiv date); given together, they intersect.
   Without them the whole list is paged, newest first. ``sort=trending`` ranks by
-  :func:`dailypapers.search.trending.trending`; without a date filter it ranks the papers of the last
+  :func:`dailypapers.papers.trending.trending`; without a date filter it ranks the papers of the last
   :data:`TRENDING_WINDOW_DAYS` days with papers. A ``Link: <...>; rel="next"`` header names the next page: an
   absolute URL (``huggingface_hub`` follows it as it is) under the configured ``public_url``, or on the request's
   host only when that is the server's own address, else a relative one (a forged ``Host`` is never echoed; see
@@ -24,8 +24,8 @@ shapes is a bug on the server's side: a 500 (:class:`ShapeError`), never a 400 w
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -35,7 +35,6 @@ from pydantic import BaseModel, ValidationError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.papers.periods import Period, day_period, parse_month, parse_week
-from dailypapers.search.trending import trending
 from dailypapers.web.errors import sentence
 from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
 from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText, allow_head
@@ -86,12 +85,14 @@ class ShapeError(RuntimeError):
 Shape = TypeVar("Shape", bound=BaseModel)
 
 
-def shaped(build: Callable[[Paper], Shape], papers: Iterable[Paper]) -> list[Shape]:
-    """``build(paper)`` for each paper; a validation failure becomes a :class:`ShapeError` naming the paper."""
+def shaped(build: Callable[[Paper, int], Shape], papers: list[Paper], library: Library) -> list[Shape]:
+    """``build(paper, its comment count)`` for each paper (the counts of the whole list in one query); a
+    validation failure becomes a :class:`ShapeError` naming the paper."""
+    counts = library.comments.counts([p.pk for p in papers if p.pk is not None])
     out = []
     for paper in papers:
         try:
-            out.append(build(paper))
+            out.append(build(paper, counts.get(paper.pk, 0) if paper.pk is not None else 0))
         except ValidationError as exc:
             raise ShapeError(f"paper {paper.id!r} does not fit {build.__name__}: {exc}") from exc
     return out
@@ -114,13 +115,15 @@ def requested_period(day: date | None, week: str | None, month: str | None) -> P
     return Period("range", start, end) if start <= end else None
 
 
-def _trending_pool(library: Library, period: Period) -> list[Paper]:
-    if period is ALL_TIME:
-        newest = library.papers.latest_day()
-        if newest is None:
-            return []
-        period = Period("range", newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest)
-    return library.papers.in_period(period)
+def trending_period(library: Library, period: Period) -> Period | None:
+    """The papers ``sort=trending`` ranks: those of ``period``; with no period, the last 14 days that end with the
+    newest day that has papers (as Hugging Face does); None when there are no papers."""
+    if period is not ALL_TIME:
+        return period
+    newest = library.papers.latest_day()
+    if newest is None:
+        return None
+    return Period("range", newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest)
 
 
 @router.get(
@@ -141,7 +144,7 @@ def search_papers(
         papers = library.papers.in_period(ALL_TIME, limit=limit)
     else:
         papers = [r.paper for r in library.search.query(q, page=1, page_size=limit).results]
-    return shaped(daily_item, papers)
+    return shaped(daily_item, papers, library)
 
 
 @router.get(
@@ -186,15 +189,16 @@ def daily_papers(
         return []
     offset = p * limit
     if sort == "trending":
-        pool = trending(_trending_pool(library, period), datetime.now(UTC))
-        papers, total = pool[offset : offset + limit], len(pool)
+        ranked = trending_period(library, period)
+        papers = library.papers.in_period(ranked, limit=limit, offset=offset, sort="trending") if ranked else []
+        total = library.papers.count_in(ranked) if ranked else 0
     else:
         papers = library.papers.in_period(period, limit=limit, offset=offset, sort="added")
         total = library.papers.count_in(period)
     if offset + limit < total:
         nxt = request.url.include_query_params(p=p + 1)
         response.headers["Link"] = f'<{public_url(request, f"{nxt.path}?{nxt.query}")}>; rel="next"'
-    return shaped(daily_item, papers)
+    return shaped(daily_item, papers, library)
 
 
 @router.get(
@@ -208,7 +212,7 @@ def paper_info(library: LibraryDep, paper_id: PaperIdParam) -> HfPaper:
     paper = library.papers.get(paper_id)
     if paper is None:
         raise HTTPException(404, f"There is no paper with id '{paper_id[:100]}'.")
-    return shaped(flat_paper, [paper])[0]
+    return shaped(flat_paper, [paper], library)[0]
 
 
 @router.get(

@@ -23,6 +23,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from dailypapers.library import Library
 from dailypapers.papers.periods import day_period
 from dailypapers.serialize import period_json
 from dailypapers.web.feeds import ATOM, atom_response, local_today
@@ -76,7 +77,7 @@ def _final(request: Request, view: PeriodView) -> bool:
     return view.period.end < local_today(request.app.state.library.config.time_zone)
 
 
-def view_json(view: PeriodView) -> dict[str, Any]:
+def view_json(library: Library, view: PeriodView) -> dict[str, Any]:
     return period_json(
         view.period,
         view.papers,
@@ -86,13 +87,14 @@ def view_json(view: PeriodView) -> dict[str, Any]:
         page=view.page,
         page_size=view.page_size,
         sort=view.sort,
+        comments=library.comments.counts([p.pk for p in view.papers if p.pk is not None]),
     )
 
 
 def respond(request: Request, view: PeriodView, *, home: bool = False) -> Rendered:
     """``view`` as the request's path asks: its JSON under ``/api/``, else the page (which links to that JSON)."""
     if as_json(request):
-        return view_json(view)
+        return view_json(request.app.state.library, view)
     if request.url.path.endswith(".atom"):
         title = f"{SITE_NAME}: papers of {view.period.label}"
         page = period_url(view.period)

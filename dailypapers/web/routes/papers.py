@@ -18,7 +18,11 @@ from starlette.responses import Response
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.routes import BIBTEX, LibraryDep, allow_head, bibtex_response
+from dailypapers.web.routes.claims import claim_context
+from dailypapers.web.routes.comments import comments_context
+from dailypapers.web.routes.submissions import submission_context
 from dailypapers.web.schemas import ERROR_RESPONSES
+from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import paper_url, render
 from dailypapers.web.voters import vote_buttons
 
@@ -57,16 +61,22 @@ def paper_page(
     library: LibraryDep,
     paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
 ) -> Response:
-    paper = library.papers.get(paper_id)
+    user = current_user(request)
+    admin = user is not None and user.is_admin
+    paper = library.papers.get(paper_id, include_hidden=admin)  # an admin still sees a hidden paper, marked so
     if paper is None:
         raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
     context = {
         "paper": paper,
+        "hidden": admin and library.papers.is_hidden(paper),
         "similar": similar_or_none(library, paper),
         "canonical": paper_url(paper.id),
         "json_url": "/api/similar/" + paper.id,
         "votes": vote_buttons(request, [paper]),
         "bib_url": paper_url(paper.id) + ".bib",
+        **claim_context(request, library, paper),
+        **comments_context(request, library, paper),
+        **submission_context(request, library, paper),  # after "paper": it carries the effective links
     }
     return render(request, "paper.html", context)
 

@@ -1,87 +1,26 @@
 """Fixtures for the source tests: fixture-file paths and real local HTTP servers (a fake arXiv API among them).
 
-The servers are ``http.server.ThreadingHTTPServer`` instances on 127.0.0.1 with an OS-chosen port, speaking
-HTTP/1.1 keep-alive like arXiv does, and recording every request (arrival time, path, query parameters and the
-client's port, so tests can check paging, retries, spacing and that one connection was used).
+The servers are those of :mod:`tests.fakes_arxiv` (shared with the submission tests): real HTTP servers on
+127.0.0.1 that record every request (arrival time, path, query parameters and the client's port, so tests can
+check paging, retries, spacing and that one connection was used).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from dailypapers.demo import DEMO_CORPUS as DEMO_PACKAGE_CORPUS
+from tests.fakes_arxiv import ATOM, LocalServer, Response, Seen
+from tests.fakes_arxiv import serve as _serve
+
+__all__ = ["ATOM", "FakeArxiv", "LocalServer", "Response", "Seen", "fixture_bytes"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_CORPUS = DEMO_PACKAGE_CORPUS
-
-Response = tuple[int, dict[str, str], bytes]
-ATOM = {"Content-Type": "application/atom+xml; charset=utf-8"}
-
-
-@dataclass
-class Seen:
-    """One request as the server saw it."""
-
-    at: float  # time.monotonic() on arrival
-    path: str
-    params: dict[str, str]
-    client_port: int
-
-
-@dataclass
-class LocalServer:
-    """A real HTTP server in a thread; ``handler(path, params)`` answers every GET."""
-
-    handler: Callable[[str, dict[str, str]], Response]
-    seen: list[Seen] = field(default_factory=list)
-    url: str = ""
-
-    def gaps(self) -> list[float]:
-        """Seconds between the arrivals of consecutive requests."""
-        return [b.at - a.at for a, b in zip(self.seen, self.seen[1:], strict=False)]
-
-
-@contextmanager
-def _serve(server: LocalServer) -> Iterator[LocalServer]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            params = dict(parse_qsl(parts.query, keep_blank_values=True))
-            server.seen.append(Seen(time.monotonic(), parts.path, params, self.client_address[1]))
-            status, headers, body = server.handler(parts.path, params)
-            self.send_response(status)
-            for key, value in {"Content-Type": "text/plain; charset=utf-8", **headers}.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield server
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 class FakeArxiv(LocalServer):

@@ -7,7 +7,12 @@ gravity of 1.5 is the value Hacker News used for years (a paper twice as old nee
 to rank level). Papers with equal scores (papers without upvotes all score 0) keep the daily list's own
 order: newest added first, then most upvoted, then by id, so the order is total and paging is stable.
 
-Used by ``sort=trending`` of the Hugging Face compatible ``/api/daily_papers``.
+The database computes it (``sort="trending"`` of :meth:`dailypapers.papers.service.Papers.in_period`, behind the
+Trending page, the daily lists' "trending" order and ``sort=trending`` of the Hugging Face compatible
+``/api/daily_papers``): every paper of one day has the same age, so :func:`day_weights` turns the days of the
+window into one factor each, and the store orders by ``(upvotes + votes) * weight`` with a ``CASE`` over those
+days — the same SQL on both backends, no paper loaded into Python to be ranked. :func:`trending` is the same
+order in Python, over papers already loaded: the definition the tests hold the SQL to.
 """
 
 from __future__ import annotations
@@ -26,6 +31,17 @@ OFFSET_HOURS = 2.0
 def trending_score(upvotes: int, age_hours: float) -> float:
     """``upvotes / (age_hours + 2) ** 1.5``; a negative age (a paper dated in the future) counts as 0 hours."""
     return max(upvotes, 0) / (max(age_hours, 0.0) + OFFSET_HOURS) ** GRAVITY
+
+
+def day_weights(days: Iterable[date], now: datetime) -> dict[date, float]:
+    """``1 / (age_hours + 2) ** 1.5`` of a paper added on each of ``days``, at ``now``: its score per upvote."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    weights = {}
+    for day in days:
+        age = (now - datetime.combine(day, time(0), tzinfo=UTC)).total_seconds() / 3600.0
+        weights[day] = trending_score(1, age)
+    return weights
 
 
 def entered_list_at(paper: Paper) -> datetime | None:

@@ -1,0 +1,169 @@
+"""Author pages: ``/authors/{slug}`` (HTML), ``/api/authors/{slug}`` (JSON) and ``/feeds/authors/{slug}.atom``.
+
+The slug is :func:`dailypapers.papers.models.author_slug` of the name (the links are made by
+:func:`dailypapers.web.templating.author_url`), so the URL is the same in every copy of the database. A page
+lists every spelling that shares the slug, the author's papers newest first (paged like the daily lists) and the
+co-authors with how many papers they share. An unknown slug is a 404; a URL whose slug is not in its canonical
+form (``/authors/Zoë-Müller``) is redirected to the canonical one when that page exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from dailypapers.library import Library
+from dailypapers.papers.authors import Coauthor
+from dailypapers.papers.models import Paper, author_slug
+from dailypapers.serialize import paper_json
+from dailypapers.web.feeds import ATOM, atom_response
+from dailypapers.web.routes import LibraryDep, PageParam, allow_head
+from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
+from dailypapers.web.templating import SITE_NAME, author_page_url, render
+from dailypapers.web.voters import vote_buttons
+
+router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+api_router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
+feeds_router = APIRouter(prefix="/feeds", tags=["feeds"], responses=ERROR_RESPONSES)
+
+MAX_COAUTHORS = 20
+SlugPath = Annotated[
+    str,
+    Path(max_length=400, description="The author's name slug (`ada-lovelace`), as author links make it.",
+         examples=["edward-j-hu"]),
+]  # fmt: skip
+
+
+class CoauthorOut(BaseModel):
+    name: str
+    slug: str
+    papers: int = Field(description="How many of this author's papers they share.")
+    url: str = Field(description="Path of their author page.")
+
+
+class AuthorOut(BaseModel):
+    slug: str
+    names: list[str] = Field(description="Every spelling of the name that shares this slug, alphabetically.")
+    total: int = Field(description="Number of papers.")
+    page: int
+    page_size: int
+    has_next: bool
+    papers: list[PaperOut] = Field(description="This page of the papers, newest first.")
+    coauthors: list[CoauthorOut] = Field(description="Co-authors, most shared papers first (at most 20).")
+
+
+@dataclass
+class AuthorView:
+    """The data of an author page and of its JSON twin and feed."""
+
+    slug: str
+    names: list[str]
+    total: int
+    page: int
+    page_size: int
+    papers: list[Paper]
+    coauthors: list[Coauthor]
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.total
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def url(self) -> str:
+        return author_page_url(self.slug)
+
+
+def author_view(library: Library, slug: str, page: int = 1) -> AuthorView:
+    """One page of an author's papers; 404 when no paper has an author of that slug."""
+    names = library.authors.names(slug)
+    if not names:
+        raise HTTPException(404, "There is no author with that name here.")
+    size = library.config.page_size
+    papers = library.authors.papers(slug, limit=size, offset=(page - 1) * size)
+    coauthors = library.authors.coauthors(slug, limit=MAX_COAUTHORS)
+    return AuthorView(slug, names, library.authors.count(slug), page, size, papers, coauthors)
+
+
+def _canonical(request: Request, library: Library, slug: str) -> Response | None:
+    """A redirect to the canonical slug's URL, when ``slug`` is another form of a slug that has a page."""
+    canonical = author_slug(slug)
+    if not canonical or canonical == slug or not library.authors.names(canonical):
+        return None
+    query = f"?{request.url.query}" if request.url.query else ""
+    prefix = "/api" if request.url.path.startswith("/api/") else ""
+    return RedirectResponse(prefix + author_page_url(canonical) + query, status_code=308)
+
+
+def author_json(view: AuthorView) -> dict[str, Any]:
+    return {
+        "slug": view.slug,
+        "names": view.names,
+        "total": view.total,
+        "page": view.page,
+        "page_size": view.page_size,
+        "has_next": view.has_next,
+        "papers": [paper_json(p) for p in view.papers],
+        "coauthors": [
+            {"name": c.name, "slug": c.slug, "papers": c.papers, "url": author_page_url(c.slug)} for c in view.coauthors
+        ],
+    }
+
+
+@router.get("/authors/{slug}", response_model=None, summary="An author's papers and co-authors (HTML)")
+def author_page(request: Request, library: LibraryDep, slug: SlugPath, p: PageParam = 1) -> Response:
+    """Every paper of the author (every spelling of the name with this slug), newest first, and the co-authors."""
+    moved = _canonical(request, library, slug)
+    if moved is not None:
+        return moved
+    view = author_view(library, slug, p)
+    context = {
+        "view": view,
+        "json_url": "/api" + view.url + (f"?p={p}" if p > 1 else ""),
+        "feed_url": "/feeds" + view.url + ".atom",
+        "votes": vote_buttons(request, view.papers),
+    }
+    return render(request, "author.html", context)
+
+
+@api_router.get(
+    "/authors/{slug}",
+    response_model=AuthorOut,
+    responses={308: {"description": "The canonical form of the slug."}},
+    summary="An author's papers and co-authors",
+)
+def api_author(request: Request, library: LibraryDep, slug: SlugPath, p: PageParam = 1) -> Any:
+    """The data of the author page: the names, a page of papers (newest first) and the co-authors."""
+    moved = _canonical(request, library, slug)
+    return moved if moved is not None else author_json(author_view(library, slug, p))
+
+
+@feeds_router.get(
+    "/authors/{slug}.atom",
+    response_model=None,
+    response_class=Response,
+    responses={200: {"content": {ATOM: {}}, "description": "An Atom feed (RFC 4287) of the author's papers."}},
+    summary="An author's newest papers (Atom)",
+)
+def author_feed(request: Request, library: LibraryDep, slug: SlugPath) -> Response:
+    """The author's newest papers (one page of them), newest first."""
+    view = author_view(library, slug)
+    title = f"{SITE_NAME}: papers by {' / '.join(view.names)}"
+    return atom_response(request, title=title, page_path=view.url, papers=view.papers)
+
+
+allow_head(router)
+allow_head(api_router)
+allow_head(feeds_router)
