@@ -67,6 +67,17 @@ def pinned_paper(store: Store, query: str, filters: Filters) -> Paper | None:
     return paper if not filters.active or store.filter_pks(filters, among=[paper.pk]) else None
 
 
+def _fuse(store: Store, rankings: list[list[int]], pinned: Paper | None, rrf_k: int) -> list[tuple[int, float]]:
+    """The fused ranking, the pinned paper first, without the papers an admin hid (one query on a small table)."""
+    fused = reciprocal_rank_fusion(rankings, k=rrf_k)
+    if pinned is not None:
+        top = fused[0][1] + 1.0 if fused else 1.0
+        pin = int(pinned.pk)  # type: ignore[arg-type]
+        fused = [(pin, top)] + [(pk, s) for pk, s in fused if pk != pin]
+    gone = hidden_among(store.db, [pk for pk, _ in fused])
+    return [(pk, score) for pk, score in fused if pk not in gone]
+
+
 def hybrid_search(
     store: Store,
     vectors: VectorIndex | None,
@@ -102,14 +113,8 @@ def hybrid_search(
     elif mode != "semantic":
         keyword = store.keyword_search(query, candidates, filters)
     rankings = [[h.pk for h in keyword], [h.pk for h in dense]]
-    fused = reciprocal_rank_fusion(rankings, k=rrf_k)
     pinned = pinned_paper(store, query, filters)
-    if pinned is not None:
-        top = fused[0][1] + 1.0 if fused else 1.0
-        pin = int(pinned.pk)  # type: ignore[arg-type]
-        fused = [(pin, top)] + [(pk, s) for pk, s in fused if pk != pin]
-    gone = hidden_among(store.db, [pk for pk, _ in fused])  # papers an admin hid (one query on a small table)
-    fused = [(pk, score) for pk, score in fused if pk not in gone]
+    fused = _fuse(store, rankings, pinned, rrf_k)
     result.total = len(fused)
     window = fused[(page - 1) * page_size : page * page_size]
     papers = {p.pk: p for p in store.get_papers_by_pk([pk for pk, _ in window])}

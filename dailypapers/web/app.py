@@ -155,6 +155,13 @@ def create_app(library: Library | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    include_routes(app)
+    return app
+
+
+def include_routes(app: FastAPI) -> None:
+    """Every router, in the order that matters: the period pages' ``/papers/date|week|month/…`` and the Hugging
+    Face API's ``/papers/{id}.md`` before the paper page's catch-all ``/papers/{id}``."""
     app.include_router(health)
     app.include_router(api.router)
     app.include_router(pages.api_router)  # /api/latest, /api/days|weeks|months/…: the JSON of the period views
@@ -166,7 +173,7 @@ def create_app(library: Library | None = None) -> FastAPI:
     app.include_router(votes.router)  # POST /api/votes/{id}, POST /papers/{id}/vote
     app.include_router(accounts.router)  # /signup, /login, /logout, /account…
     app.include_router(account_api.router)  # /api/me, /api/csrf, /api/tokens
-    # -- community routers (issue 10) --
+    # the community (issue 10)
     app.include_router(collections.router)  # /collections…, /collections/{id}.bib, /feeds/collections/{id}.atom
     app.include_router(collections_api.router)  # /api/collections…
     app.include_router(comments.router)  # POST /papers/{id}/comments, /comments/{cid}/edit|delete|hide|unhide
@@ -182,4 +189,3 @@ def create_app(library: Library | None = None) -> FastAPI:
     app.include_router(profiles.router)  # /users/{username}
     app.include_router(profiles.api_router)  # /api/users/{username}
     app.include_router(submissions.router)  # /submit, /api/submissions, POST /papers/{id}/links, /api/links/{id}
-    return app

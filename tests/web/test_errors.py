@@ -46,7 +46,7 @@ def test_bad_day_is_400_json_with_header(http: httpx.Client) -> None:
         ("/api/days/2026-11-18?p=0", "'p' must be a positive integer."),
         ("/api/days/2026-11-18?p=two", "'p' must be a positive integer."),
         ("/api/days/2026-11-18?p=99999999999999999999999", "'p' must be at most 10000."),
-        ("/api/days/2026-11-18?sort=best", "'sort' must be one of 'added' or 'upvotes'."),
+        ("/api/days/2026-11-18?sort=best", "'sort' must be one of 'added', 'upvotes' or 'trending'."),
         ("/api/search?q=x&mode=fuzzy", "'mode' must be one of 'hybrid', 'keyword' or 'semantic'."),
         ("/api/search?q=x&since=last+week", "'since' must be a date (YYYY-MM-DD)."),
         ("/api/search?q=x&until=", "'until' must be a date (YYYY-MM-DD)."),  # the API has no "empty: no limit"

@@ -241,6 +241,20 @@ def test_rate_limit(small: Library) -> None:
             assert api_vote(other, ADAM, True, token_of(other)).status_code == 200
 
 
+def test_anonymous_voters_are_also_limited_per_address(small: Library) -> None:
+    """A script renews its anonymous cookie at will; the address it votes from is counted as well."""
+    config = dataclasses.replace(small.config, vote_rate_limit=2, anonymous_votes=True)
+    strict = Library(config, store=small.store)
+    with TestClient(create_app(strict)) as client:
+        for paper in (ADAM, LORA):
+            client.cookies.clear()  # a fresh anonymous voter each time
+            assert api_vote(client, paper, True, token_of(client)).status_code == 200
+        client.cookies.clear()
+        assert_error_json(api_vote(client, STRINGS, True, token_of(client)), 429, "votes from this address")
+        sign_in(client, strict)  # a signed-in user is counted per account, not per address
+        assert api_vote(client, STRINGS, True, token_of(client)).status_code == 200
+
+
 def test_the_signing_key_is_shared_through_the_database(small: Library) -> None:
     key = small.secret_key
     assert len(key) >= 32 and small.store.meta.get(SECRET_META_KEY) == key

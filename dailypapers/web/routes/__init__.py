@@ -119,18 +119,12 @@ def month_of(text: str) -> Period:
     return parse_month(text)
 
 
-@dataclass
-class PeriodView:
-    """The data of a day, week or month page (and of its JSON twin)."""
+class Paged:
+    """Paging of a list view that has ``total``, ``page`` (from 1) and ``page_size``."""
 
-    period: Period
-    prev: Period | None
-    next: Period | None
     total: int
     page: int
     page_size: int
-    sort: str
-    papers: list[Paper]
 
     @property
     def has_next(self) -> bool:
@@ -143,6 +137,20 @@ class PeriodView:
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
+
+
+@dataclass
+class PeriodView(Paged):
+    """The data of a day, week or month page (and of its JSON twin)."""
+
+    period: Period
+    prev: Period | None
+    next: Period | None
+    total: int
+    page: int
+    page_size: int
+    sort: str
+    papers: list[Paper]
 
 
 def period_view(library: Library, period: Period, page: int = 1, sort: str = "added") -> PeriodView:

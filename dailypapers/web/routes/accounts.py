@@ -22,6 +22,7 @@ from dailypapers.web.routes.votes import safe_next
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.cookies import SESSION_COOKIE, clear_cookie, queue_cookie
 from dailypapers.web.security.identity import current_user, identify
+from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import render
 
 router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
@@ -29,11 +30,6 @@ router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES, default_respons
 Text = Annotated[str, Form(max_length=300)]
 Secret = Annotated[str, Form(max_length=2000)]  # longer than any password we accept: the service says why
 NextField = Annotated[str, Form(alias="next", max_length=2000)]
-
-
-def client(request: Request) -> str:
-    """The client's address, for per-address rate limits (behind a proxy: uvicorn ``--proxy-headers``)."""
-    return request.client.host if request.client else "unknown"
 
 
 def _back(next_url: str | None) -> str:
@@ -74,7 +70,7 @@ def signup(
 ) -> Response:
     """A new account, signed in at once; the first account of an instance is its admin."""
     try:
-        request.app.state.rate_limits.hit("signup", client(request), what="sign-ups from this address")
+        request.app.state.rate_limits.hit("signup", client_address(request), what="sign-ups from this address")
         user = library.accounts.create_user(username, email, password, invite=invite or None, via_signup=True)
     except UserError as exc:
         context = _signup_context(library, username=username, email=email, invite=invite, next_url=next_url)
@@ -94,7 +90,7 @@ def login(request: Request, library: LibraryDep, login: Text, password: Secret, 
     """Log in with username or email; a new session replaces any the browser had."""
     try:
         limits = request.app.state.rate_limits
-        limits.hit("login", client(request), what="log-in attempts")
+        limits.hit("login", client_address(request), what="log-in attempts")
         limits.hit("login", "account", login.strip().lower(), what="log-in attempts for this account")
         user = library.accounts.authenticate(login, password)
     except UserError as exc:

@@ -22,7 +22,7 @@ from dailypapers.papers.authors import Coauthor
 from dailypapers.papers.models import Paper, author_slug
 from dailypapers.serialize import paper_json
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import LibraryDep, PageParam, allow_head
+from dailypapers.web.routes import LibraryDep, Paged, PageParam, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.templating import SITE_NAME, author_page_url, render
 from dailypapers.web.voters import vote_buttons
@@ -58,7 +58,7 @@ class AuthorOut(BaseModel):
 
 
 @dataclass
-class AuthorView:
+class AuthorView(Paged):
     """The data of an author page and of its JSON twin and feed."""
 
     slug: str
@@ -68,18 +68,6 @@ class AuthorView:
     page_size: int
     papers: list[Paper]
     coauthors: list[Coauthor]
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
 
     @property
     def url(self) -> str:

@@ -30,10 +30,10 @@ from dailypapers.errors import Forbidden, NotFound, UserError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.accounts import client
 from dailypapers.web.routes.votes import safe_next
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
+from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import paper_url, render
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
@@ -101,7 +101,7 @@ def count_comment(request: Request, user: User) -> None:
     """One comment (or edit) against the rate limits of the user and of the client address (429 past either)."""
     limits = request.app.state.rate_limits
     limits.hit("comment", f"user:{user.id}", what="comments")
-    limits.hit("comment", client(request), what="comments from this address")
+    limits.hit("comment", client_address(request), what="comments from this address")
 
 
 def own_comment(library: Library, comment_id: str, user: User) -> Comment:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from dailypapers.accounts.models import User
 from dailypapers.community.comments import MAX_BODY, Comment
@@ -28,6 +29,15 @@ from dailypapers.web.routes.comments import comment_html, count_comment, own_com
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.identity import current_user, require_user
 
+
+class ThreadPaperConvertor(PathConvertor):
+    """A paper id (slashes allowed) that is not ``item/…``: those paths are one comment's (no arXiv archive is named
+    "item"), so ``POST /api/comments/item/{cid}`` is a 405, not a comment on a paper called ``item/{cid}``."""
+
+    regex = r"(?!item/).+"
+
+
+register_url_convertor("thread_paper", ThreadPaperConvertor())
 router = APIRouter(tags=["api"])
 UserDep = Annotated[User, Depends(require_user)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -113,7 +123,9 @@ def _paper(library: Library, paper_id: str) -> Paper:
     return paper
 
 
-@router.get("/api/comments/{paper_id:path}", response_model=ThreadsOut, responses=_ERRORS, summary="A paper's comments")
+@router.get(
+    "/api/comments/{paper_id:thread_paper}", response_model=ThreadsOut, responses=_ERRORS, summary="A paper's comments"
+)
 def list_comments(request: Request, library: LibraryDep, paper_id: PaperIdPath) -> dict[str, Any]:
     """Threads oldest first, each a top-level comment with its replies (one level deep), oldest first."""
     paper = _paper(library, paper_id)
@@ -133,7 +145,7 @@ def list_comments(request: Request, library: LibraryDep, paper_id: PaperIdPath) 
 
 
 @router.post(
-    "/api/comments/{paper_id:path}",
+    "/api/comments/{paper_id:thread_paper}",
     response_model=CommentDoneOut,
     status_code=201,
     responses=_ERRORS,

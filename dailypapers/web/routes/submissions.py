@@ -26,10 +26,10 @@ from dailypapers.errors import NotFound, UserError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.routes import LibraryDep
-from dailypapers.web.routes.accounts import client
 from dailypapers.web.routes.votes import PaperIdPath
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.identity import current_user, require_user
+from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import paper_url, render
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -90,7 +90,7 @@ def submit(request: Request, library: Library, user: User, text: str) -> SubmitR
     """Count the attempt against the user's and the address's limits, then submit."""
     limits = request.app.state.rate_limits
     limits.hit("submit", f"user:{user.id}", what="submissions")
-    limits.hit("submit", f"address:{client(request)}", what="submissions from this address")
+    limits.hit("submit", f"address:{client_address(request)}", what="submissions from this address")
     return library.submissions.submit(text, user.id)
 
 

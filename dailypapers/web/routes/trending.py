@@ -24,7 +24,7 @@ from dailypapers.papers.periods import Period
 from dailypapers.papers.trending import paper_score
 from dailypapers.serialize import paper_json
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import LibraryDep, PageParam, allow_head
+from dailypapers.web.routes import LibraryDep, Paged, PageParam, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.templating import SITE_NAME, query_url, render
 from dailypapers.web.voters import vote_buttons
@@ -57,7 +57,7 @@ class TrendingOut(BaseModel):
 
 
 @dataclass
-class TrendingView:
+class TrendingView(Paged):
     window: str
     period: Period | None
     total: int
@@ -65,14 +65,6 @@ class TrendingView:
     page_size: int
     papers: list[Paper]
     now: datetime
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
 
     def score(self, paper: Paper) -> float:
         return paper_score(paper, self.now)

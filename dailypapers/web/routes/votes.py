@@ -30,6 +30,7 @@ from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.cookies import CSRF_COOKIE
 from dailypapers.web.security.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
 from dailypapers.web.security.identity import voter_id
+from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import paper_url
 
 router = APIRouter()
@@ -69,6 +70,8 @@ def rate_limits(request: Request) -> Any:
 def cast_vote(request: Request, library: Library, paper_id: str, voter: str, up: bool) -> tuple[Paper, int]:
     """Record the vote; 429 past the rate limit, 404 for an unknown paper. Returns the paper and its upvotes."""
     rate_limits(request).hit("vote", voter, what="votes")
+    if not voter.startswith("user:"):  # an anonymous cookie is renewed at will: its address is counted too
+        rate_limits(request).hit("vote", "address:" + client_address(request), what="votes from this address")
     paper = library.papers.get(paper_id)
     total = None if paper is None else library.votes.cast(paper.id, voter, up)
     if paper is None or total is None:

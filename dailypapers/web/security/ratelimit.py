@@ -18,6 +18,7 @@ from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import case, delete, select
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
 
 from dailypapers.db.engine import Database
 from dailypapers.db.schema import rate_limits
@@ -104,3 +105,8 @@ class RateLimits:
         if not self.strategy.hit(item, name, *identity):
             wait = math.ceil(self.storage.get_expiry(item.key_for(name, *identity)) - time.time())
             raise RateLimited(f"Too many {what}; try again in {max(1, wait)} s.", max(1, wait))
+
+
+def client_address(request: Request) -> str:
+    """The client's address, for per-address rate limits (behind a proxy: uvicorn ``--proxy-headers``)."""
+    return request.client.host if request.client else "unknown"
