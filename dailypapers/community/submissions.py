@@ -266,6 +266,18 @@ class Submissions:
             (override.project_url if override else None) or paper.project_url,
         )
 
+    def link_overrides(self, paper_pks: Sequence[int]) -> dict[int, Links]:
+        """``{paper key: the links set here}`` for the papers among ``paper_pks`` that have any (a list's, in one
+        query per 500 keys); a field left empty there is None (the abstract's link stays)."""
+        pks = [int(pk) for pk in paper_pks]
+        found: dict[int, Links] = {}
+        t = paper_links
+        with self.db.read() as conn:
+            for i in range(0, len(pks), _CHUNK):
+                query = select(t.c.paper_pk, t.c.code_url, t.c.project_url).where(t.c.paper_pk.in_(pks[i : i + _CHUNK]))
+                found.update({int(pk): Links(code, project) for pk, code, project in conn.execute(query)})
+        return found
+
     def _override(self, paper: Paper) -> Links | None:
         with self.db.read() as conn:
             query = select(paper_links.c.code_url, paper_links.c.project_url).where(paper_links.c.paper_pk == paper.pk)

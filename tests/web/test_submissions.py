@@ -201,8 +201,17 @@ def test_the_submitter_sets_links_and_empty_resets_them(ann: TestClient) -> None
     page = ann.get(saved.headers["location"]).text
     assert "The links were saved" in page and f'href="{GITHUB}"' in page and f'href="{PROJECT}"' in page
     assert f'class="pill" href="{GITHUB}"' in page  # the link pills show the links set here
+    listed = ann.get("/").text  # and so do the lists, with who submitted the paper
+    assert f'class="pill" href="{GITHUB}"' in listed and 'submitted by <a href="/users/ann">ann</a>' in listed
+    assert ann.get("/api/latest").json()["papers"][0]["code_url"] == GITHUB  # and every JSON answer
+    assert ann.get("/api/trending").json()["papers"][0]["project_url"] == PROJECT
+    assert ann.get("/api/search", params={"q": FRESH}).json()["results"][0]["code_url"] == GITHUB
+    hf = ann.get(f"/api/papers/{FRESH}").json()
+    assert hf["githubRepo"] == GITHUB and hf["projectPage"] == PROJECT
+    assert ann.get("/api/daily_papers").json()[0]["paper"]["githubRepo"] == GITHUB
     assert links_form(ann, FRESH, "", "").status_code == 303
     assert GITHUB not in ann.get(f"/papers/{FRESH}").text
+    assert GITHUB not in ann.get("/").text and GITHUB not in ann.get(f"/api/papers/{FRESH}").text
 
 
 def test_others_may_not_set_links_but_an_admin_may(ann: TestClient, lib: Library) -> None:

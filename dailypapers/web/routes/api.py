@@ -7,9 +7,10 @@ Each endpoint calls the same builder as its HTML page and renders the result wit
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 
 from dailypapers.serialize import search_json, similar_json
 from dailypapers.web.routes import (
@@ -19,19 +20,22 @@ from dailypapers.web.routes import (
     run_search,
 )
 from dailypapers.web.schemas import ERROR_RESPONSES, SearchOut, SimilarOut
+from dailypapers.web.voters import with_set_links
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 
 
 @router.get("/search", response_model=SearchOut, summary="Search papers")
-def api_search(library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
+def api_search(request: Request, library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
     """Hybrid (keyword + semantic) search with filters; the data of the `/search` page.
 
     A query that names a paper exactly (arXiv id, abs URL, or its full title) puts that paper first with
     `pinned: true`.
     """
     page = run_search(library, req)
-    return search_json(page, library.comments.counts([r.paper.pk for r in page.results if r.paper.pk is not None]))
+    shown = with_set_links(request, [r.paper for r in page.results])
+    page.results = [dataclasses.replace(r, paper=p) for r, p in zip(page.results, shown, strict=True)]
+    return search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
 
 
 @router.get("/similar/{paper_id:path}", response_model=SimilarOut, summary="Papers similar to a paper")

@@ -43,7 +43,7 @@ from dailypapers.web.routes import (
 )
 from dailypapers.web.schemas import ERROR_RESPONSES, PeriodOut
 from dailypapers.web.templating import SITE_NAME, api_period_url, period_url, query_url, render
-from dailypapers.web.voters import vote_buttons
+from dailypapers.web.voters import vote_buttons, with_set_links
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 api_router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
@@ -77,10 +77,11 @@ def _final(request: Request, view: PeriodView) -> bool:
     return view.period.end < local_today(request.app.state.library.config.time_zone)
 
 
-def view_json(library: Library, view: PeriodView) -> dict[str, Any]:
+def view_json(request: Request, view: PeriodView) -> dict[str, Any]:
+    library: Library = request.app.state.library
     return period_json(
         view.period,
-        view.papers,
+        with_set_links(request, view.papers),
         prev=view.prev,
         next=view.next,
         total=view.total,
@@ -94,7 +95,7 @@ def view_json(library: Library, view: PeriodView) -> dict[str, Any]:
 def respond(request: Request, view: PeriodView, *, home: bool = False) -> Rendered:
     """``view`` as the request's path asks: its JSON under ``/api/``, else the page (which links to that JSON)."""
     if as_json(request):
-        return view_json(request.app.state.library, view)
+        return view_json(request, view)
     if request.url.path.endswith(".atom"):
         title = f"{SITE_NAME}: papers of {view.period.label}"
         page = period_url(view.period)

@@ -27,7 +27,7 @@ from dailypapers.web.feeds import ATOM, atom_response
 from dailypapers.web.routes import LibraryDep, Paged, PageParam, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.templating import SITE_NAME, query_url, render
-from dailypapers.web.voters import vote_buttons
+from dailypapers.web.voters import vote_buttons, with_set_links
 
 Window = Literal["day", "week", "month"]
 WINDOW_DAYS: dict[str, int] = {"day": 1, "week": 7, "month": 30}
@@ -82,7 +82,8 @@ def trending_view(library: Library, window: str, page: int) -> TrendingView:
     return TrendingView(window, period, library.papers.count_in(period), page, size, papers, now)
 
 
-def trending_json(library: Library, view: TrendingView) -> dict[str, Any]:
+def trending_json(request: Request, view: TrendingView) -> dict[str, Any]:
+    library: Library = request.app.state.library
     comments = library.comments.counts([p.pk for p in view.papers if p.pk is not None])
     return {
         "window": view.window,
@@ -92,7 +93,7 @@ def trending_json(library: Library, view: TrendingView) -> dict[str, Any]:
         "page": view.page,
         "page_size": view.page_size,
         "has_next": view.has_next,
-        "papers": [{**paper_json(p, comments), "score": view.score(p)} for p in view.papers],
+        "papers": [{**paper_json(p, comments), "score": view.score(p)} for p in with_set_links(request, view.papers)],
     }
 
 
@@ -110,7 +111,7 @@ def trending(request: Request, library: LibraryDep, window: WindowParam = "week"
     view = trending_view(library, window, p)
     path = request.url.path
     if path.startswith("/api/"):
-        return trending_json(library, view)
+        return trending_json(request, view)
     feed = "/feeds/trending.atom" + ("" if window == "week" else f"?window={window}")
     if path.endswith(".atom"):
         page = "/trending" + ("" if window == "week" else f"?window={window}")
