@@ -30,6 +30,7 @@ from dailypapers.web.routes import (
     api,
     authors,
     claims,
+    claims_api,
     collections,
     collections_api,
     comments,
@@ -185,6 +186,7 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(authors.router)  # /authors/{slug}
     app.include_router(authors.api_router)  # /api/authors/{slug}
     app.include_router(authors.feeds_router)  # /feeds/authors/{slug}.atom
+    app.include_router(claims_api.router)  # /api/claims…
     app.include_router(claims.router)  # POST /papers/{id}/claim, /claims, POST /claims/{id}/approve|reject|withdraw
     app.include_router(profiles.router)  # /users/{username}
     app.include_router(profiles.api_router)  # /api/users/{username}
