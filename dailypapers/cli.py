@@ -177,6 +177,24 @@ def ingest_hf(source: str, no_index: bool) -> None:
     _run_ingest(read_hf_daily(source, timeout=load_config().http_timeout), no_index)
 
 
+@ingest.command("feed")
+@click.argument("categories", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["atom", "rss"]), default="atom", show_default=True)
+@_no_index
+@_friendly
+def ingest_feed(categories: tuple[str, ...], fmt: str, no_index: bool) -> None:
+    """Today's arXiv announcements, e.g. `dailypapers ingest feed cs.LG stat.ML` (new and cross-listed papers join
+    the day's list; replacements update stored papers)."""
+    from dailypapers.papers.sources.arxiv_feed import feed_options, read_arxiv_feed
+
+    records = read_arxiv_feed(categories, fmt=fmt, **feed_options(load_config()))
+    with _library() as lib, _job_lock(lib):
+        report = lib.ingest_announcements(records, index=not no_index)
+    for rejected in report.rejected[:50]:
+        click.echo(f"rejected {rejected}", err=True)
+    click.echo(report.summary())
+
+
 @main.group()
 def index() -> None:
     """Maintain the embedding and vector indexes."""

@@ -110,6 +110,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("arxiv_delay", 3.0, "Seconds between two arXiv API requests (arXiv asks for at least 3)."),
     Setting("arxiv_retries", 5, "Retries of an arXiv API request after HTTP 429/503 or 'Rate exceeded.'."),
+    Setting(
+        "arxiv_feed_url",
+        "https://rss.arxiv.org",
+        "Base URL of arXiv's announcement feeds (`/atom/<cats>`; tests use a local server).",
+    ),
     Setting("http_timeout", 60.0, "Seconds before an outgoing HTTP request (arXiv, HF) gives up."),
     Setting(
         "ingest_query",
@@ -170,6 +175,7 @@ class Config:
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_delay: float = 3.0
     arxiv_retries: int = 5
+    arxiv_feed_url: str = "https://rss.arxiv.org"
     http_timeout: float = 60.0
     ingest_query: str = ""
     ingest_interval: float = 24.0

@@ -30,10 +30,12 @@ from dailypapers.community.comments import Comments
 from dailypapers.community.submissions import Submissions
 from dailypapers.community.votes import Votes
 from dailypapers.config import Config
+from dailypapers.papers.announcements import AnnouncementReport, ingest_announcements
 from dailypapers.papers.authors import Authors
 from dailypapers.papers.copy import Progress, copy_store
 from dailypapers.papers.service import Papers
 from dailypapers.papers.sources.arxiv_api import arxiv_options
+from dailypapers.papers.sources.arxiv_feed import FeedRecord
 from dailypapers.papers.sources.base import IngestReport, Record, SourceError
 from dailypapers.papers.store import Store, open_store
 from dailypapers.search.service import Search
@@ -150,6 +152,19 @@ class Library:
             if index and partial and (partial.added or partial.updated):
                 self.search.update_index(progress=progress)
             raise
+        if index and (report.added or report.updated):
+            self.search.update_index(progress=progress)
+        return report
+
+    def ingest_announcements(
+        self, records: Iterable[FeedRecord], *, progress: bool | None = None, index: bool = True
+    ) -> AnnouncementReport:
+        """Apply arXiv feed announcements (:mod:`dailypapers.papers.announcements`), then index what changed."""
+
+        def write(batch: Iterable[Record], /, *, added_at: date | None = None) -> IngestReport:
+            return self.papers.ingest(batch, added_at=added_at, progress=progress)
+
+        report = ingest_announcements(self.papers, write, records)
         if index and (report.added or report.updated):
             self.search.update_index(progress=progress)
         return report
