@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from dailypapers.db.engine import Database
+from dailypapers.db.engine import Database, key_chunks
 from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import comments, papers, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
@@ -33,7 +33,6 @@ from dailypapers.papers.models import strip_controls
 MAX_BODY = 5000
 MAX_REASON = 500
 MAX_ID_LENGTH = 64  # sortable ids are 26 characters; anything much longer is no id of ours
-_CHUNK = 500  # keys per IN (...) list: far below SQLite's 32,766 bound parameters
 
 _hider = users.alias("hider")
 _COLUMNS = (
@@ -180,13 +179,12 @@ class Comments:
 
     def counts(self, paper_pks: Sequence[int]) -> dict[int, int]:
         """``{paper key: comments everybody sees}`` for every key asked (0 for none), in one query per 500 keys."""
-        pks = list(dict.fromkeys(int(pk) for pk in paper_pks))
-        found = dict.fromkeys(pks, 0)
+        found = dict.fromkeys((int(pk) for pk in paper_pks), 0)
         with self.db.read() as conn:
-            for i in range(0, len(pks), _CHUNK):
+            for chunk in key_chunks(found):
                 query = (
                     select(comments.c.paper_pk, func.count())
-                    .where(_VISIBLE, comments.c.paper_pk.in_(pks[i : i + _CHUNK]))
+                    .where(_VISIBLE, comments.c.paper_pk.in_(chunk))
                     .group_by(comments.c.paper_pk)
                 )
                 found.update({int(pk): int(n) for pk, n in conn.execute(query)})

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from dailypapers.db.engine import Database
+from dailypapers.db.engine import Database, key_chunks
 from dailypapers.db.meta import Meta
 from dailypapers.db.schema import claims, paper_links, papers, submissions, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, UserError
@@ -48,7 +48,6 @@ MAX_INPUT = 300
 MAX_URL = 500
 SUBMIT_RETRIES = 2  # a person is waiting: at most two retries (about 3 + 6 s at arXiv's delay), not the import's 5
 MAX_WAIT = 20.0  # the longest single wait a submission accepts (arXiv's Retry-After can say minutes)
-_CHUNK = 500
 _FORMS = (
     "Use an arXiv id such as 2106.09685 (optionally with a version, 2106.09685v2) or an old-style id such as"
     " hep-th/9901001, written alone, as arXiv:2106.09685, or as an arxiv.org abs or PDF link."
@@ -74,6 +73,12 @@ class SubmitResult:
 class Links(NamedTuple):
     code_url: str | None
     project_url: str | None
+
+
+def effective_links(paper: Paper, set_here: Links | None) -> Links:
+    """The links to show for ``paper``: those set here (``set_here``), field by field, else the abstract's."""
+    code, project = set_here or (None, None)
+    return Links(code or paper.code_url, project or paper.project_url)
 
 
 def parse_submission(text: str) -> tuple[str, int | None]:
@@ -241,14 +246,13 @@ class Submissions:
     def submitted_by(self, paper_pks: Sequence[int]) -> dict[int, str]:
         """``{paper key: submitter's username}`` for the papers among ``paper_pks`` that were submitted (by a user
         who still exists); one query per 500 keys."""
-        pks = [int(pk) for pk in paper_pks]
         found: dict[int, str] = {}
         with self.db.read() as conn:
-            for i in range(0, len(pks), _CHUNK):
+            for chunk in key_chunks(paper_pks):
                 query = (
                     select(submissions.c.paper_pk, users.c.username)
                     .join(users, users.c.id == submissions.c.user_id)
-                    .where(submissions.c.paper_pk.in_(pks[i : i + _CHUNK]))
+                    .where(submissions.c.paper_pk.in_(chunk))
                 )
                 found.update({int(pk): str(name) for pk, name in conn.execute(query)})
         return found
@@ -260,29 +264,18 @@ class Submissions:
     # -- links ----------------------------------------------------------------------------------------------------
     def links(self, paper: Paper) -> Links:
         """The paper's effective code and project links: the overrides set here, else the abstract's."""
-        override = self._override(paper)
-        return Links(
-            (override.code_url if override else None) or paper.code_url,
-            (override.project_url if override else None) or paper.project_url,
-        )
+        return effective_links(paper, self.link_overrides([paper.pk]).get(paper.pk) if paper.pk else None)
 
     def link_overrides(self, paper_pks: Sequence[int]) -> dict[int, Links]:
         """``{paper key: the links set here}`` for the papers among ``paper_pks`` that have any (a list's, in one
         query per 500 keys); a field left empty there is None (the abstract's link stays)."""
-        pks = [int(pk) for pk in paper_pks]
         found: dict[int, Links] = {}
         t = paper_links
         with self.db.read() as conn:
-            for i in range(0, len(pks), _CHUNK):
-                query = select(t.c.paper_pk, t.c.code_url, t.c.project_url).where(t.c.paper_pk.in_(pks[i : i + _CHUNK]))
+            for chunk in key_chunks(paper_pks):
+                query = select(t.c.paper_pk, t.c.code_url, t.c.project_url).where(t.c.paper_pk.in_(chunk))
                 found.update({int(pk): Links(code, project) for pk, code, project in conn.execute(query)})
         return found
-
-    def _override(self, paper: Paper) -> Links | None:
-        with self.db.read() as conn:
-            query = select(paper_links.c.code_url, paper_links.c.project_url).where(paper_links.c.paper_pk == paper.pk)
-            row = conn.execute(query).first()
-        return Links(row.code_url, row.project_url) if row else None
 
     def may_edit_links(self, paper: Paper, user_id: str, *, is_admin: bool) -> bool:
         """Whether the user may set the paper's links: an admin, its submitter, or an author whose claim on it

@@ -15,12 +15,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 
-from dailypapers.db.engine import Database
+from dailypapers.db.engine import Database, key_chunks
 from dailypapers.db.schema import papers, votes
 from dailypapers.errors import BadInput
 
 MAX_VOTER_LENGTH = 128
-_CHUNK = 500  # keys per IN (...) list: far below SQLite's 32,766 bound parameters
 
 
 def check_voter(voter: str) -> str:
@@ -54,13 +53,10 @@ class Votes:
 
     def voted(self, voter: str, paper_pks: Sequence[int]) -> set[int]:
         """The keys among ``paper_pks`` of the papers ``voter`` has upvoted."""
-        pks = [int(pk) for pk in paper_pks]
         found: set[int] = set()
         with self.db.read() as conn:
-            for i in range(0, len(pks), _CHUNK):
-                query = select(votes.c.paper_pk).where(
-                    votes.c.voter == voter, votes.c.paper_pk.in_(pks[i : i + _CHUNK])
-                )
+            for chunk in key_chunks(paper_pks):
+                query = select(votes.c.paper_pk).where(votes.c.voter == voter, votes.c.paper_pk.in_(chunk))
                 found.update(int(pk) for pk in conn.execute(query).scalars())
         return found
 

@@ -16,7 +16,7 @@ vote written here is seen by the store's triggers and queries at once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +29,8 @@ from dailypapers.config import Config
 from dailypapers.errors import StoreError
 
 BUSY_TIMEOUT_S = 30  # as the SQLite store's writer: an import's batch commit can hold the lock for seconds
+IN_CHUNK = 500
+"""Keys per ``IN (...)`` list of a plain-table query: far below SQLite's 32,766 bound parameters."""
 POOL_SIZE = 4  # plain-table queries are short; the paper store keeps its own pool of 8 for searches
 
 
@@ -103,3 +105,10 @@ def _sqlite_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("dp_write") else "BEGIN")
+
+
+def key_chunks(keys: Iterable[int]) -> Iterator[list[int]]:
+    """``keys`` as ints, without repeats, in lists of at most :data:`IN_CHUNK` (one ``IN (...)`` query each)."""
+    unique = list(dict.fromkeys(int(k) for k in keys))
+    for i in range(0, len(unique), IN_CHUNK):
+        yield unique[i : i + IN_CHUNK]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 
-from dailypapers.db.engine import Database
+from dailypapers.db.engine import Database, key_chunks
 from dailypapers.db.schema import hidden_papers, papers
 from dailypapers.errors import BadInput
 from dailypapers.papers.models import clean_text
@@ -55,13 +55,12 @@ def unhide(db: Database, paper_pk: int) -> bool:
 
 def hidden_among(db: Database, pks: Collection[int]) -> set[int]:
     """The keys among ``pks`` of hidden papers (one query; an empty ``pks`` asks nothing)."""
-    if not pks:
-        return set()
-    keys = [int(pk) for pk in pks]
     found: set[int] = set()
+    if not pks:  # every search page and list asks: no transaction for nothing
+        return found
     with db.read() as conn:
-        for i in range(0, len(keys), 500):  # far below SQLite's 32,766 bound parameters
-            query = select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk.in_(keys[i : i + 500]))
+        for chunk in key_chunks(pks):
+            query = select(hidden_papers.c.paper_pk).where(hidden_papers.c.paper_pk.in_(chunk))
             found.update(int(pk) for pk in conn.execute(query).scalars())
     return found
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from dailypapers.community.submissions import Links
+from dailypapers.community.submissions import Links, effective_links
+from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.security.csrf import csrf_token
 from dailypapers.web.security.identity import voter_id
@@ -42,13 +43,13 @@ def show_links(paper: Paper, set_here: Links | None) -> Paper:
     stored paper keeps the abstract's: clearing a link brings it back)."""
     if set_here is None:
         return paper
-    code, project = set_here
-    return dataclasses.replace(paper, code_url=code or paper.code_url, project_url=project or paper.project_url)
+    code, project = effective_links(paper, set_here)
+    return dataclasses.replace(paper, code_url=code, project_url=project)
 
 
-def with_set_links(request: Request, papers: list[Paper]) -> list[Paper]:
+def with_set_links(library: Library, papers: list[Paper]) -> list[Paper]:
     """``papers`` as the JSON answers show them: with the links people set (one query for the list)."""
-    overrides = request.app.state.library.submissions.link_overrides([p.pk for p in papers if p.pk is not None])
+    overrides = library.submissions.link_overrides([p.pk for p in papers if p.pk is not None])
     return [show_links(p, overrides.get(p.pk or 0)) for p in papers]
 
 

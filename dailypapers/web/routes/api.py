@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from dailypapers.serialize import search_json, similar_json
 from dailypapers.web.routes import (
@@ -26,14 +26,14 @@ router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
 
 
 @router.get("/search", response_model=SearchOut, summary="Search papers")
-def api_search(request: Request, library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
+def api_search(library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
     """Hybrid (keyword + semantic) search with filters; the data of the `/search` page.
 
     A query that names a paper exactly (arXiv id, abs URL, or its full title) puts that paper first with
     `pinned: true`.
     """
     page = run_search(library, req)
-    shown = with_set_links(request, [r.paper for r in page.results])
+    shown = with_set_links(library, [r.paper for r in page.results])
     page.results = [dataclasses.replace(r, paper=p) for r, p in zip(page.results, shown, strict=True)]
     return search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
 

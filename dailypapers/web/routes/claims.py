@@ -27,7 +27,7 @@ from dailypapers.errors import Forbidden, NotFound
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.votes import PaperIdPath, safe_next
+from dailypapers.web.routes.votes import PaperIdPath, next_or, safe_next
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.csrf import CSRF_FIELD, csrf_token
 from dailypapers.web.security.identity import current_user, require_user
@@ -64,11 +64,6 @@ def claim_context(request: Request, library: Library, paper: Paper) -> dict[str,
         box.mine = library.claims.claim_on(paper.pk, user.id) if user is not None else None
         box.authors = list(dict.fromkeys(paper.authors))
     return {"claim_box": box}
-
-
-def _back(next_url: str | None, default: str) -> str:
-    """Where a form goes back to (checked before the form's action runs)."""
-    return safe_next(next_url) if next_url else default
 
 
 @router.post(
@@ -114,7 +109,7 @@ def review_page(request: Request, library: LibraryDep) -> Response:
 
 def _decide(request: Request, library: Library, claim_id: str, approve: bool, next_url: str | None) -> Response:
     user = require_user(request)
-    target = _back(next_url, "/claims")
+    target = next_or(next_url, "/claims")  # checked before the action runs
     if not user.is_admin:  # a member learns nothing about the id: the answer of an unknown one
         raise NotFound(NO_CLAIM)
     decide = library.claims.approve if approve else library.claims.reject
@@ -145,7 +140,7 @@ def withdraw_claim(
 ) -> Response:
     """Only the claim's owner, only while it is pending (anybody else: 404)."""
     user = require_user(request)
-    target = _back(next_url, "/users/" + quote(user.username))
+    target = next_or(next_url, "/users/" + quote(user.username))  # checked before the action runs
     library.claims.withdraw(claim_id, user.id)
     return RedirectResponse(target, status_code=303)
 

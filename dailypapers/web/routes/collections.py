@@ -31,7 +31,7 @@ from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.feeds import ATOM, atom_response
 from dailypapers.web.routes import BIBTEX, LibraryDep, PageParam, allow_head, bibtex_response
-from dailypapers.web.routes.votes import safe_next
+from dailypapers.web.routes.votes import back_to, safe_next
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import SITE_NAME, render
@@ -99,10 +99,6 @@ def _login(next_url: str) -> RedirectResponse:
     return RedirectResponse("/login?next=" + quote(next_url, safe="/"), status_code=303)
 
 
-def _back(next_url: str, default: str) -> RedirectResponse:
-    return RedirectResponse(safe_next(next_url) if next_url else default, status_code=303)
-
-
 # -- my collections -----------------------------------------------------------------------------------------------
 def _mine(request: Request, library: Library, user: User, status: int = 200, **extra: Any) -> Response:
     context = {"collections": library.collections.for_user(user.id), "values": {}, "error": None, **extra}
@@ -139,7 +135,7 @@ def create_collection(
         return _mine(request, library, user, exc.status, error=exc.message, values=values)
     if target is not None and target.pk is not None:
         library.collections.add(made.id, user.id, target.pk)
-    return _back(next_url, collection_url(made.id))
+    return back_to(next_url, collection_url(made.id))
 
 
 # -- the save page ------------------------------------------------------------------------------------------------
@@ -247,7 +243,7 @@ def _owner_action(
         action(user)
     except (BadInput, Conflict) as exc:
         return _collection_page(request, library, cid, status=exc.status, error=exc.message, values=values or {})
-    return _back(next_url, default or collection_url(cid))
+    return back_to(next_url, default or collection_url(cid))
 
 
 @router.post("/collections/{cid}/edit", summary="Rename, describe, publish a collection (HTML form)")

@@ -30,7 +30,7 @@ from dailypapers.errors import Forbidden, NotFound, UserError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.votes import safe_next
+from dailypapers.web.routes.votes import back_to, safe_next
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.security.ratelimit import client_address
@@ -119,10 +119,6 @@ def require_admin(request: Request) -> User:
     if user is None or not user.is_admin:
         raise Forbidden("Only admins can moderate.")
     return user
-
-
-def back_to(next_url: str, default: str) -> RedirectResponse:
-    return RedirectResponse(safe_next(next_url) if next_url else default, status_code=303)
 
 
 def anchor(comment: Comment) -> str:

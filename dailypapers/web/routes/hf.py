@@ -40,7 +40,7 @@ from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, d
 from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText, allow_head
 from dailypapers.web.schemas import ErrorOut
 from dailypapers.web.templating import paper_url, public_url
-from dailypapers.web.voters import show_links
+from dailypapers.web.voters import with_set_links
 
 router = APIRouter(tags=["Hugging Face compatible"])
 
@@ -90,8 +90,7 @@ def shaped(build: Callable[[Paper, int], Shape], papers: list[Paper], library: L
     """``build(paper, its comment count)`` for each paper (the counts of the whole list in one query); a
     validation failure becomes a :class:`ShapeError` naming the paper."""
     counts = library.comments.counts([p.pk for p in papers if p.pk is not None])
-    overrides = library.submissions.link_overrides([p.pk for p in papers if p.pk is not None])
-    papers = [show_links(p, overrides.get(p.pk or 0)) for p in papers]  # githubRepo/projectPage people set
+    papers = with_set_links(library, papers)  # githubRepo/projectPage: the links people set
     out = []
     for paper in papers:
         try:

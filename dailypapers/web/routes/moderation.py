@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.comments import NextField, ReasonField, back_to, comment_html, login_redirect, require_admin
+from dailypapers.web.routes.comments import NextField, ReasonField, comment_html, login_redirect, require_admin
+from dailypapers.web.routes.votes import back_to
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import paper_url, render

@@ -77,11 +77,10 @@ def _final(request: Request, view: PeriodView) -> bool:
     return view.period.end < local_today(request.app.state.library.config.time_zone)
 
 
-def view_json(request: Request, view: PeriodView) -> dict[str, Any]:
-    library: Library = request.app.state.library
+def view_json(library: Library, view: PeriodView) -> dict[str, Any]:
     return period_json(
         view.period,
-        with_set_links(request, view.papers),
+        with_set_links(library, view.papers),
         prev=view.prev,
         next=view.next,
         total=view.total,
@@ -95,7 +94,7 @@ def view_json(request: Request, view: PeriodView) -> dict[str, Any]:
 def respond(request: Request, view: PeriodView, *, home: bool = False) -> Rendered:
     """``view`` as the request's path asks: its JSON under ``/api/``, else the page (which links to that JSON)."""
     if as_json(request):
-        return view_json(request, view)
+        return view_json(request.app.state.library, view)
     if request.url.path.endswith(".atom"):
         title = f"{SITE_NAME}: papers of {view.period.label}"
         page = period_url(view.period)

@@ -82,8 +82,7 @@ def trending_view(library: Library, window: str, page: int) -> TrendingView:
     return TrendingView(window, period, library.papers.count_in(period), page, size, papers, now)
 
 
-def trending_json(request: Request, view: TrendingView) -> dict[str, Any]:
-    library: Library = request.app.state.library
+def trending_json(library: Library, view: TrendingView) -> dict[str, Any]:
     comments = library.comments.counts([p.pk for p in view.papers if p.pk is not None])
     return {
         "window": view.window,
@@ -93,7 +92,7 @@ def trending_json(request: Request, view: TrendingView) -> dict[str, Any]:
         "page": view.page,
         "page_size": view.page_size,
         "has_next": view.has_next,
-        "papers": [{**paper_json(p, comments), "score": view.score(p)} for p in with_set_links(request, view.papers)],
+        "papers": [{**paper_json(p, comments), "score": view.score(p)} for p in with_set_links(library, view.papers)],
     }
 
 
@@ -111,7 +110,7 @@ def trending(request: Request, library: LibraryDep, window: WindowParam = "week"
     view = trending_view(library, window, p)
     path = request.url.path
     if path.startswith("/api/"):
-        return trending_json(request, view)
+        return trending_json(library, view)
     feed = "/feeds/trending.atom" + ("" if window == "week" else f"?window={window}")
     if path.endswith(".atom"):
         page = "/trending" + ("" if window == "week" else f"?window={window}")

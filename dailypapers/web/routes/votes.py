@@ -99,6 +99,16 @@ def safe_next(value: str) -> str:
     return value
 
 
+def next_or(next_url: str | None, default: str) -> str:
+    """Where a form goes back to: ``next`` when given (checked by :func:`safe_next`), else ``default``."""
+    return safe_next(next_url) if next_url else default
+
+
+def back_to(next_url: str | None, default: str) -> RedirectResponse:
+    """The 303 that sends a form back to :func:`next_or`'s place."""
+    return RedirectResponse(next_or(next_url, default), status_code=303)
+
+
 def json_voter(request: Request) -> str:
     """The voter of a JSON vote: ``Content-Type: application/json`` (415 otherwise) and somebody who may vote."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
