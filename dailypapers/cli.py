@@ -19,7 +19,7 @@ import click
 
 from dailypapers.config import ConfigError, load_config
 from dailypapers.errors import UserError
-from dailypapers.jobs import INGEST_JOB
+from dailypapers.jobs.registry import INGEST_LOCK as INGEST_JOB
 from dailypapers.library import Library
 from dailypapers.papers.models import InvalidRecord
 from dailypapers.papers.sources.base import IngestReport, Record, SourceError
@@ -82,6 +82,10 @@ def init(demo: bool) -> None:
     try:
         applied = lib.init()
         click.echo(f"database ready ({lib.papers.backend}); migrations applied: {', '.join(applied) or 'none'}")
+        if config.embed_model == "static":  # built at install time (~20 s), not by the first import or search
+            from dailypapers.search.vectors.static import ensure_static_model, static_model_dir
+
+            click.echo(f"static embedding model ready in {ensure_static_model(static_model_dir(config.data_dir))}")
         with _job_lock(lib):
             if demo and lib.papers.count() == 0:
                 from dailypapers.demo import import_demo
@@ -195,6 +199,36 @@ def ingest_feed(categories: tuple[str, ...], fmt: str, no_index: bool) -> None:
     click.echo(report.summary())
 
 
+@ingest.command("oai")
+@click.option("--set", "sets", multiple=True, help="OAI-PMH set (cs, math, physics:hep-th; repeatable).")
+@click.option(
+    "--from", "from_", type=click.DateTime(["%Y-%m-%d"]), help="First metadata datestamp (not a submission day)."
+)
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last metadata datestamp (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["arXiv", "arXivRaw"]), default="arXivRaw", show_default=True)
+@_no_index
+@_friendly
+def ingest_oai(sets: tuple[str, ...], from_: Any, until: Any, fmt: str, no_index: bool) -> None:
+    """Bulk harvest over arXiv's OAI-PMH, resumable: a rerun goes on from the last page stored (default sets:
+    DAILYPAPERS_OAI_SETS, else the archives of DAILYPAPERS_CATEGORIES)."""
+    with _library() as lib, _job_lock(lib):
+        try:
+            report = lib.harvest_oai(
+                list(sets) or None,
+                from_.date() if from_ else None,
+                until.date() if until else None,
+                fmt,
+                index=not no_index,
+            )
+        except SourceError as exc:
+            if (partial := getattr(exc, "report", None)) and partial.harvests:
+                click.echo(f"stopped early; stored before the error:\n{partial.summary()}", err=True)
+            raise
+    for rejected in report.rejected[:50]:
+        click.echo(f"rejected {rejected}", err=True)
+    click.echo(report.summary())
+
+
 @main.group()
 def index() -> None:
     """Maintain the embedding and vector indexes."""
@@ -214,6 +248,17 @@ def index_rebuild() -> None:
     """Rebuild the vector index from scratch (embeddings of unchanged papers are reused)."""
     with _library() as lib, _job_lock(lib):
         click.echo(f"vector index rebuilt: {lib.search.rebuild_index()} papers")
+
+
+@index.command("prune")
+@_friendly
+def index_prune() -> None:
+    """Delete the embeddings and vector indexes of every model but the configured one (DAILYPAPERS_EMBED_MODEL)."""
+    with _library() as lib, _job_lock(lib):
+        deleted = lib.search.prune_other_models()
+        for model, n in deleted.items():
+            click.echo(f"deleted {n} embeddings of {model}")
+        click.echo(f"kept {lib.search.embedder.name}; deleted {sum(deleted.values())} embeddings of other models")
 
 
 @main.group()
@@ -283,7 +328,10 @@ def search(
     query: str, since: Any, until: Any, category: str | None, author: str | None, mode: str, limit: int, page: int,
     as_json: bool,
 ) -> None:  # fmt: skip
-    """Search papers by meaning and keywords."""
+    """Search papers by meaning and keywords. QUERY may be a whole abstract (up to DAILYPAPERS_MAX_QUERY_LENGTH
+    characters); `-` reads it from standard input."""
+    if query == "-":
+        query = sys.stdin.read()
     filters = Filters(
         since=since.date() if since else None, until=until.date() if until else None, category=category, author=author
     )
@@ -313,6 +361,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     config = load_config()
+    if config.serve_worker:  # a bad schedule stops here with its reason, not in each worker's startup
+        from dailypapers.jobs.registry import JOBS
+        from dailypapers.jobs.schedule import parse_schedule
+
+        parse_schedule(config.schedule, config.time_zone, JOBS)
     with _library():
         pass  # migrate once before workers start
     uvicorn.run(
@@ -342,3 +395,7 @@ if __name__ == "__main__":  # pragma: no cover
 from dailypapers.cli_users import users  # noqa: E402  (after `main`: the group registers itself on it)
 
 main.add_command(users)
+
+from dailypapers import cli_jobs  # noqa: E402  (after `main`: worker and status register themselves on it)
+
+cli_jobs.register(main)

@@ -106,6 +106,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("embed_batch", 64, "Abstracts per embedding batch."),
     Setting(
+        "embed_model",
+        "minilm",
+        "Embedding model: `minilm` (all-MiniLM-L6-v2, the best search) or `static` (a model2vec model distilled"
+        " offline from it: ~25x faster, for bulk backfills and small machines). Changing it re-embeds every paper"
+        " (`dailypapers index`); the two are never mixed in one index.",
+    ),
+    Setting(
+        "embed_device",
+        "auto",
+        "Device of the `minilm` model: `auto` (CUDA when present, else CPU), `cuda` or `cpu`.",
+    ),
+    Setting(
         "arxiv_api_url", "https://export.arxiv.org/api/query", "Base URL of the arXiv API (tests use a local server)."
     ),
     Setting("arxiv_delay", 3.0, "Seconds between two arXiv API requests (arXiv asks for at least 3)."),
@@ -117,17 +129,61 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("http_timeout", 60.0, "Seconds before an outgoing HTTP request (arXiv, HF) gives up."),
     Setting(
-        "ingest_query",
+        "categories",
         "",
-        "arXiv query the web server imports on a schedule (e.g. `cat:cs.LG`). Empty: no scheduled import.",
+        "arXiv categories this instance follows, separated by spaces or commas (`cs.LG cs.CL stat.ML`): the"
+        " `ingest.announcements` job reads their feeds, `ingest.oai` harvests their archives. Empty: none.",
     ),
     Setting(
-        "ingest_interval",
-        24.0,
-        "Hours between two scheduled arXiv imports (all workers and machines together run it once per interval).",
+        "schedule",
+        "",
+        "When jobs run by themselves: `job=cron` pairs separated by `;` (five-field cron in `DAILYPAPERS_TIME_ZONE`,"
+        " e.g. `ingest.announcements=30 0 * * 1-5; index.embed=*/10 * * * *`), or `default` for the recommended"
+        " schedule (docs/jobs.md). Empty: no job runs unless started by hand.",
     ),
-    Setting("ingest_max_results", 200, "Newest papers fetched by each scheduled arXiv import."),
-    Setting("max_query_length", 250, "Longest search query accepted, in characters."),
+    Setting(
+        "serve_worker",
+        True,
+        "`dailypapers serve` also runs the schedule in-process (the one-machine case). Turn off where a separate"
+        " `dailypapers worker` runs it; either way one job runs once, however many processes schedule it.",
+    ),
+    Setting("job_retries", 3, "Retries of a failed scheduled job before it waits for its next scheduled time."),
+    Setting(
+        "job_backoff",
+        60.0,
+        "Seconds before the first retry of a failed job; each further retry waits twice as long.",
+    ),
+    Setting(
+        "oai_url",
+        "https://oaipmh.arxiv.org/oai",
+        "Base URL of arXiv's OAI-PMH interface for bulk harvests (tests use a local server).",
+    ),
+    Setting("oai_delay", 3.0, "Seconds between two OAI-PMH requests (arXiv asks for at least 3)."),
+    Setting(
+        "oai_sets",
+        "",
+        "OAI-PMH sets `ingest.oai` harvests (`cs`, `math`, `physics:hep-th`), separated by spaces or commas. Empty:"
+        " the archives of `DAILYPAPERS_CATEGORIES` (`cs.LG` → `cs`).",
+    ),
+    Setting(
+        "oai_from",
+        "",
+        "Metadata datestamp (YYYY-MM-DD) the first `ingest.oai` harvest starts from; later runs continue where the"
+        " last one ended. Empty: yesterday. A datestamp is when arXiv last changed a record, not a submission date.",
+    ),
+    Setting(
+        "ingest_query",
+        "",
+        "arXiv API query the `ingest.arxiv` job imports (e.g. `cat:cs.LG`). Empty: the job does nothing.",
+    ),
+    Setting("ingest_max_results", 200, "Newest papers fetched by each `ingest.arxiv` run."),
+    Setting(
+        "max_query_length",
+        10000,
+        "Longest search query accepted, in characters: room for a pasted abstract (1,000-2,000) and more. A GET URL"
+        " past 8 KB is refused by common reverse proxies; the search form and `POST /api/search` send long text in the"
+        " body.",
+    ),
     Setting("page_size", 20, "Results per page in search and on daily pages."),
     Setting(
         "time_zone",
@@ -172,15 +228,25 @@ class Config:
     demo_corpus: str = ""  # a str, not a Path: Path("") would be "." (empty means the packaged demo)
     embed_precision: str = "auto"
     embed_batch: int = 64
+    embed_model: str = "minilm"
+    embed_device: str = "auto"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_delay: float = 3.0
     arxiv_retries: int = 5
     arxiv_feed_url: str = "https://rss.arxiv.org"
     http_timeout: float = 60.0
+    categories: str = ""
+    schedule: str = ""
+    serve_worker: bool = True
+    job_retries: int = 3
+    job_backoff: float = 60.0
+    oai_url: str = "https://oaipmh.arxiv.org/oai"
+    oai_delay: float = 3.0
+    oai_sets: str = ""
+    oai_from: str = ""
     ingest_query: str = ""
-    ingest_interval: float = 24.0
     ingest_max_results: int = 200
-    max_query_length: int = 250
+    max_query_length: int = 10000
     page_size: int = 20
     time_zone: str = "UTC"
     rrf_k: int = 60
@@ -253,9 +319,27 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         raise ConfigError("DAILYPAPERS_SUBMISSION_WINDOW_DAYS must be 0 (any age) or a positive number of days")
     if values["keyword_budget"] < 1:
         raise ConfigError("DAILYPAPERS_KEYWORD_BUDGET must be a positive number of rows")
-    if values["ingest_interval"] <= 0:
-        raise ConfigError("DAILYPAPERS_INGEST_INTERVAL must be a positive number of hours")
+    _check_jobs(values)
     return Config(**values)
+
+
+def _check_jobs(values: dict[str, Any]) -> None:
+    """The settings of the embedding tier, the scheduled jobs and the OAI-PMH harvest."""
+    if values["embed_model"] not in ("minilm", "static"):
+        raise ConfigError("DAILYPAPERS_EMBED_MODEL must be minilm or static")
+    if values["embed_device"] not in ("auto", "cuda", "cpu"):
+        raise ConfigError("DAILYPAPERS_EMBED_DEVICE must be auto, cuda or cpu")
+    if values["job_retries"] < 0 or values["job_backoff"] < 0:
+        raise ConfigError("DAILYPAPERS_JOB_RETRIES and DAILYPAPERS_JOB_BACKOFF must be 0 or positive")
+    if values["oai_delay"] < 0:
+        raise ConfigError("DAILYPAPERS_OAI_DELAY must be 0 or a positive number of seconds")
+    if values["oai_from"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", values["oai_from"]):
+        raise ConfigError(f"DAILYPAPERS_OAI_FROM must be a date such as 2026-11-30, got {values['oai_from']!r}")
+
+
+def category_list(raw: str) -> list[str]:
+    """The categories (or sets) of a space- or comma-separated setting, in order, without repeats."""
+    return list(dict.fromkeys(part for part in re.split(r"[\s,]+", raw) if part))
 
 
 def _check_time_zone(name: str) -> None:

@@ -17,9 +17,10 @@ domains: creating the schema, importing records *and* indexing them, and the ins
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cached_property
 
@@ -33,6 +34,7 @@ from dailypapers.config import Config
 from dailypapers.papers.announcements import AnnouncementReport, ingest_announcements
 from dailypapers.papers.authors import Authors
 from dailypapers.papers.copy import Progress, copy_store
+from dailypapers.papers.oai_harvest import OaiReport, harvest_sets
 from dailypapers.papers.service import Papers
 from dailypapers.papers.sources.arxiv_api import arxiv_options
 from dailypapers.papers.sources.arxiv_feed import FeedRecord
@@ -42,7 +44,9 @@ from dailypapers.search.service import Search
 from dailypapers.search.vectors.embedder import Embedder, MiniLMEmbedder
 
 Counts = dict[str, tuple[int, int]]
+log = logging.getLogger(__name__)
 SECRET_META_KEY = "secret_key"
+LAST_ANNOUNCEMENT_KEY = "announcements:last_day"  # the newest day an announcement feed listed papers on
 """Meta key of the generated signing key (used when ``DAILYPAPERS_SECRET_KEY`` is empty)."""
 
 
@@ -55,6 +59,9 @@ class Library:
         self.db = self.store.db  # the plain tables (accounts, votes, rate limits): SQLAlchemy Core
         self._embedder = embedder
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()  # guards the two fields below
+        self._indexer: threading.Thread | None = None
+        self._index_wanted = False
         self.papers = Papers(self.store)
         c = config
         self.search = Search(
@@ -84,7 +91,7 @@ class Library:
             self.db,
             self.papers,
             self.store.meta,
-            lambda records, day: self.ingest(records, added_at=day, progress=False),
+            self._submit_ingest,
             arxiv=arxiv_options(c),
             window_days=c.submission_window_days,
             time_zone=c.time_zone,
@@ -108,12 +115,19 @@ class Library:
 
     @property
     def embedder(self) -> Embedder:
-        """The embedding model, loaded on first use (seconds; a command that only lists papers never loads it)."""
+        """The embedding model of ``embed_model``, loaded on first use (seconds; a command that only lists papers
+        never loads it): MiniLM on ``embed_device``, or the static model of the data folder (built if missing)."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = MiniLMEmbedder(
-                    precision=self.config.embed_precision, batch_size=self.config.embed_batch
-                )
+                c = self.config
+                if c.embed_model == "static":
+                    from dailypapers.search.vectors.static import StaticEmbedder, static_model_dir
+
+                    self._embedder = StaticEmbedder(static_model_dir(c.data_dir))
+                else:
+                    self._embedder = MiniLMEmbedder(
+                        precision=c.embed_precision, batch_size=c.embed_batch, device=c.embed_device
+                    )
             return self._embedder
 
     @cached_property
@@ -133,6 +147,7 @@ class Library:
         return self.store.migrate()
 
     def close(self) -> None:
+        self.wait_for_indexing(60)  # a submission's background embedding: let it finish before the store closes
         self.store.close()  # and its plain-table engine
 
     # -- what crosses domains ----------------------------------------------------------------------------------
@@ -165,6 +180,73 @@ class Library:
             return self.papers.ingest(batch, added_at=added_at, progress=progress)
 
         report = ingest_announcements(self.papers, write, records)
+        if report.days:  # for `dailypapers status`: the newest day a feed listed papers on
+            newest = max(report.days).isoformat()
+            if newest > (self.store.meta.get(LAST_ANNOUNCEMENT_KEY) or ""):
+                self.store.meta.set(LAST_ANNOUNCEMENT_KEY, newest)
+        if index and (report.added or report.updated):
+            self.search.update_index(progress=progress)
+        return report
+
+    def _submit_ingest(self, records: Iterable[Record], day: date) -> IngestReport:
+        """A submission's import: stored now, embedded by a background thread (never in the request's path)."""
+        report = self.ingest(records, added_at=day, progress=False, index=False)
+        if report.added or report.updated:
+            self.index_soon()
+        return report
+
+    def index_soon(self) -> None:
+        """Embed and index new papers in a background thread, now (one such thread at a time; a request made while
+        it runs makes it run once more, so no paper is left out)."""
+        with self._index_lock:
+            self._index_wanted = True
+            if self._indexer is not None and self._indexer.is_alive():
+                return
+            self._indexer = threading.Thread(target=self._index_while_wanted, name="dailypapers-index", daemon=True)
+            self._indexer.start()
+
+    def wait_for_indexing(self, timeout: float | None = None) -> bool:
+        """Wait for the background indexing :meth:`index_soon` started; False if it still runs after ``timeout``."""
+        with self._index_lock:
+            thread = self._indexer
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
+    def _index_while_wanted(self) -> None:
+        while True:
+            with self._index_lock:
+                if not self._index_wanted:
+                    self._indexer = None
+                    return
+                self._index_wanted = False
+            try:
+                self.search.update_index(progress=False)
+            except Exception:  # the index.embed job picks the papers up later
+                log.exception("background indexing failed")
+
+    def harvest_oai(
+        self,
+        sets: Sequence[str] | None = None,
+        from_: date | None = None,
+        until: date | None = None,
+        metadata_prefix: str = "arXiv",
+        progress: bool | None = None,
+        *,
+        index: bool = True,
+    ) -> OaiReport:
+        """Harvest arXiv's OAI-PMH sets (default: ``oai_sets``, else the archives of ``categories``), resumably
+        (:mod:`dailypapers.papers.oai_harvest`), then index what changed unless ``index`` is False."""
+        try:
+            report = harvest_sets(
+                self.papers, self.store.meta, self.config, sets=sets, from_=from_, until=until,
+                metadata_prefix=metadata_prefix, progress=progress,
+            )  # fmt: skip
+        except SourceError as exc:  # the pages stored before the failure are kept: index them too
+            partial: OaiReport | None = getattr(exc, "report", None)
+            if index and partial and (partial.added or partial.updated):
+                self.search.update_index(progress=progress)
+            raise
         if index and (report.added or report.updated):
             self.search.update_index(progress=progress)
         return report

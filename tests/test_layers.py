@@ -22,7 +22,7 @@ LEVELS = {
     "serialize": 5,
     "web": 7, "cli": 7,
 }  # fmt: skip
-SAME = {"cli_users": "cli"}  # modules that belong to another part
+SAME = {"cli_users": "cli", "cli_jobs": "cli"}  # modules that belong to another part
 
 
 def _part(module: str) -> str:

@@ -1,7 +1,8 @@
 """The plain tables, defined once for both backends (SQLAlchemy Core): what every repository queries.
 
 The tables are created by the numbered migrations of :mod:`dailypapers.db.migrations` (0002 votes, 0004 accounts
-and rate limits, 0005 the community: submissions, links, comments, hidden papers, collections, claims), written
+and rate limits, 0005 the community: submissions, links, comments, hidden papers, collections, claims; 0006
+the runs of scheduled jobs), written
 per backend because a migration, once landed, must never change; these definitions are
 what the queries are compiled from, and ``tests/db/test_schema.py`` checks that they match what the migrations
 create, column by column, on both backends.
@@ -238,11 +239,28 @@ claims = Table(  # "I am this author": pending until an admin approves or reject
     Column("decided_at", UtcDateTime),
 )
 
+job_runs = Table(  # one run of a named job; a scheduled run's (job, slot, attempt) is unique: the claim
+    "job_runs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("job", Text, nullable=False),
+    Column("slot", UtcDateTime),  # the schedule time this run is for; NULL for a run started by hand
+    Column("attempt", Integer, nullable=False),  # 1, then 2, 3, ... for the retries of the same slot
+    Column("trigger", Text, nullable=False),  # "schedule", "retry" or "manual"
+    Column("status", Text, nullable=False),  # "running", "ok", "failed" or "interrupted"
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("counts", Text, nullable=False, server_default="{}"),  # JSON object: what the run did
+    Column("error", Text, nullable=False, server_default=""),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+)
+
 # db copy: plain tables in write order (a parent before the tables that reference it); papers and embeddings
 # are copied by the paper stores. rate_limits is not copied: counters of a few minutes mean nothing elsewhere.
 COPY_ORDER: tuple[Table, ...] = (
     meta, users, sessions, api_tokens, invites, votes,
-    submissions, paper_links, hidden_papers, comments, collections, collection_items, claims,
+    submissions, paper_links, hidden_papers, comments, collections, collection_items, claims, job_runs,
 )  # fmt: skip
 NOT_COPIED: tuple[Table, ...] = (rate_limits,)
 STORE_OWNED: tuple[Table, ...] = (papers, authors, paper_authors)

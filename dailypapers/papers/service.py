@@ -55,6 +55,14 @@ class Papers:
     def count(self) -> int:
         return self.store.count_papers()
 
+    def database_bytes(self) -> int:
+        """The database's size on disk."""
+        return self.store.database_bytes()
+
+    def embedding_counts(self) -> dict[str, int]:
+        """Stored embeddings per model name."""
+        return self.store.embedding_counts()
+
     def in_period(
         self,
         period: Period,

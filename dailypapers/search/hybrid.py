@@ -1,7 +1,9 @@
 """Hybrid search: BM25 and embedding rankings fused, exact ids and titles pinned first, filtered and paged.
 
 Runs the same on both backends: the store supplies the keyword ranking, a
-:class:`~dailypapers.search.vectors.base.VectorIndex` the semantic one.
+:class:`~dailypapers.search.vectors.base.VectorIndex` the semantic one. A query may be a whole pasted abstract: the
+store then searches its most distinctive terms (:mod:`dailypapers.papers.store.terms`), and the fusion weighs the
+two rankings for a long text rather than for a few keywords (:func:`~dailypapers.search.fusion.fusion_weights`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from dailypapers.errors import BadInput
 from dailypapers.papers.hidden import hidden_among
 from dailypapers.papers.models import Paper, parse_arxiv_id
 from dailypapers.papers.store.base import Filters, Hit, Store
-from dailypapers.papers.store.terms import query_terms
-from dailypapers.search.fusion import reciprocal_rank_fusion
+from dailypapers.papers.store.terms import is_long, query_terms
+from dailypapers.search.fusion import fusion_weights, reciprocal_rank_fusion
 from dailypapers.search.highlight import highlight
 from dailypapers.search.vectors.base import VectorIndex
 
@@ -67,15 +69,27 @@ def pinned_paper(store: Store, query: str, filters: Filters) -> Paper | None:
     return paper if not filters.active or store.filter_pks(filters, among=[paper.pk]) else None
 
 
-def _fuse(store: Store, rankings: list[list[int]], pinned: Paper | None, rrf_k: int) -> list[tuple[int, float]]:
-    """The fused ranking, the pinned paper first, without the papers an admin hid (one query on a small table)."""
-    fused = reciprocal_rank_fusion(rankings, k=rrf_k)
+def _fuse(
+    store: Store, rankings: list[list[int]], pinned: Paper | None, rrf_k: int, long_text: bool
+) -> list[tuple[int, float]]:
+    """The fused ranking (weighted for the kind of query), the pinned paper first, without the papers an admin hid
+    (one query on a small table)."""
+    fused = reciprocal_rank_fusion(rankings, k=rrf_k, weights=fusion_weights(long_text))
     if pinned is not None:
         top = fused[0][1] + 1.0 if fused else 1.0
         pin = int(pinned.pk)  # type: ignore[arg-type]
         fused = [(pin, top)] + [(pk, s) for pk, s in fused if pk != pin]
     gone = hidden_among(store.db, [pk for pk, _ in fused])
     return [(pk, score) for pk, score in fused if pk not in gone]
+
+
+def _highlight_terms(query: str, keyword: list[Hit], long_text: bool) -> list[str]:
+    """The words to mark in results: a short query's own; for a long text the distinctive terms the keyword search
+    chose (marking its first 32 words would mark "we", "propose", "model"), none without a keyword search."""
+    if not long_text:
+        return query_terms(query)
+    chosen = keyword[0].extra.get("terms", ()) if keyword else ()
+    return [str(t) for t in chosen] if isinstance(chosen, tuple | list) else []
 
 
 def hybrid_search(
@@ -114,13 +128,14 @@ def hybrid_search(
         keyword = store.keyword_search(query, candidates, filters)
     rankings = [[h.pk for h in keyword], [h.pk for h in dense]]
     pinned = pinned_paper(store, query, filters)
-    fused = _fuse(store, rankings, pinned, rrf_k)
+    long_text = is_long(query)
+    fused = _fuse(store, rankings, pinned, rrf_k, long_text)
     result.total = len(fused)
     window = fused[(page - 1) * page_size : page * page_size]
     papers = {p.pk: p for p in store.get_papers_by_pk([pk for pk, _ in window])}
     kw_rank = {pk: i for i, pk in enumerate(rankings[0], start=1)}
     vec_rank = {pk: i for i, pk in enumerate(rankings[1], start=1)}
-    terms = query_terms(query)
+    terms = _highlight_terms(query, keyword, long_text)
     for pk, score in window:
         paper = papers.get(pk)
         if paper is None:  # deleted between ranking and fetching

@@ -20,7 +20,7 @@ from dailypapers.search.hybrid import SearchPage, hybrid_search
 from dailypapers.search.similar import similar_papers
 from dailypapers.search.vectors.base import VectorIndex
 from dailypapers.search.vectors.embedder import Embedder
-from dailypapers.search.vectors.index import open_vector_index
+from dailypapers.search.vectors.index import open_vector_index, remove_model_index
 from dailypapers.search.vectors.indexer import rebuild_index, update_index
 
 
@@ -33,7 +33,7 @@ class Search:
         embedder: Callable[[], Embedder],
         vector_dir: Path,
         *,
-        max_query_length: int = 250,
+        max_query_length: int = 10_000,
         page_size: int = 20,
         candidates: int = 100,
         rrf_k: int = 60,
@@ -77,9 +77,9 @@ class Search:
         page: int = 1,
         page_size: int | None = None,
     ) -> SearchPage:
-        """One page of results for ``text`` (keywords, a title, an arXiv id or URL)."""
+        """One page of results for ``text`` (keywords, a title, an arXiv id or URL, or a pasted abstract)."""
         if len(text) > self.max_query_length:
-            raise BadInput(f"'q' must be at most {self.max_query_length} characters.")
+            raise BadInput(f"A query can be at most {self.max_query_length:,} characters; this one has {len(text):,}.")
         semantic = mode != "keyword" and self.store.latest_added_day() is not None  # indexed max(), not count(*)
         return hybrid_search(
             self.store,
@@ -101,6 +101,16 @@ class Search:
     def update_index(self, *, progress: bool | None = None) -> int:
         """Embed papers that are new or changed and add them to the vector index; return how many."""
         return update_index(self.store, self.embedder, self._vector_index, batch=self.embed_batch, progress=progress)
+
+    def prune_other_models(self) -> dict[str, int]:
+        """Delete the stored embeddings of every model but the current one, and their vector indexes; return the
+        embeddings deleted per model. The index files go first, so a prune stopped midway is finished by a rerun."""
+        current, deleted = self.embedder.name, {}
+        for model in self.store.embedding_counts():
+            if model != current:
+                remove_model_index(self.store, self.vector_dir, model)
+                deleted[model] = self.store.delete_embeddings(model)
+        return deleted
 
     def rebuild_index(self) -> int:
         """Rebuild the vector index from stored embeddings (computing missing ones); return its size."""

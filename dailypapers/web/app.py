@@ -18,7 +18,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import Receive, Scope, Send
 
 from dailypapers.config import load_config
-from dailypapers.jobs import start_scheduler
+from dailypapers.jobs.scheduler import start_in_process
 from dailypapers.library import Library
 from dailypapers.web.errors import SECURITY_HEADERS, error_response, install_error_handlers
 from dailypapers.web.middleware import RequestIdMiddleware, ResponseStartMiddleware
@@ -26,6 +26,7 @@ from dailypapers.web.routes import (
     LibraryDep,
     account_api,
     accounts,
+    admin_status,
     allow_head,
     api,
     authors,
@@ -120,7 +121,7 @@ def create_app(library: Library | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # In the background: startup must not wait for the model, only the first search might.
         threading.Thread(target=warm_up, args=(lib,), name="dailypapers-warm-up", daemon=True).start()
-        scheduler = start_scheduler(lib)  # scheduled arXiv import, if configured; one worker at a time runs it
+        scheduler = start_in_process(lib)  # the schedule, if configured; each slot runs once across all workers
         yield
         if scheduler:
             scheduler.stop()
@@ -190,4 +191,6 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(claims.router)  # POST /papers/{id}/claim, /claims, POST /claims/{id}/approve|reject|withdraw
     app.include_router(profiles.router)  # /users/{username}
     app.include_router(profiles.api_router)  # /api/users/{username}
+    app.include_router(admin_status.router)  # /admin/status, POST /admin/jobs/{name}/run
+    app.include_router(admin_status.api_router)  # /api/admin/status
     app.include_router(submissions.router)  # /submit, /api/submissions, POST /papers/{id}/links, /api/links/{id}

@@ -130,6 +130,7 @@ def test_a_submission_lands_on_todays_list_with_its_submitter(lib: Library, fake
     assert lib.submissions.submitted_by([result.paper.pk or 0, 1, 2]) == {result.paper.pk: "ann"}
     today = lib.papers.in_period(day_period(lib.submissions.today()))
     assert [p.id for p in today] == [FRESH]
+    assert lib.wait_for_indexing(60)  # embedded by a background thread, never in the submission's path
     hits = lib.search.query("sparse attention", mode="semantic").results
     assert hits and hits[0].paper.id == FRESH  # indexed, not only stored
 
@@ -218,12 +219,17 @@ class BrokenEmbedder:
         raise RuntimeError("the embedding model ran out of memory")
 
 
-def test_a_failed_index_leaves_neither_paper_nor_submission(lib: Library) -> None:
+def test_a_failed_embedding_keeps_the_submission_for_the_embed_job(lib: Library) -> None:
+    """Embedding runs after the request, in the background: when it fails, the submission stands (listed, and found
+    by keywords), and the ``index.embed`` job embeds the paper later."""
     broken = Library(lib.config, store=lib.store, embedder=BrokenEmbedder())  # type: ignore[arg-type]
     before = counts(lib)
-    with pytest.raises(RuntimeError, match="out of memory"):
-        broken.submissions.submit(FRESH, user(lib))
-    assert counts(lib) == before and lib.papers.get(FRESH) is None
+    result = broken.submissions.submit(FRESH, user(lib))
+    assert broken.wait_for_indexing(30)  # it ran, and failed ("out of memory"): logged, not raised
+    assert counts(lib) == (before[0] + 1, before[1] + 1) and lib.papers.get(FRESH) is not None
+    assert lib.store.count_needing_embedding(lib.embedder.name) == 1
+    assert lib.search.update_index() == 1  # what the index.embed job does
+    assert lib.search.similar(result.paper, k=3)  # searchable by meaning now
 
 
 def test_submissions_wait_for_the_instances_last_arxiv_request(lib: Library, fake: ArxivById) -> None:

@@ -46,7 +46,7 @@ def test_openapi_documents_the_api(http: httpx.Client) -> None:
     assert all(p.get("description") for p in params.values())
     assert params["mode"]["schema"]["enum"] == ["hybrid", "keyword", "semantic"]
     # Parameters are documented exactly as the server checks them (schemathesis sends what the schema allows).
-    assert params["q"]["schema"]["maxLength"] == 250
+    assert params["q"]["schema"]["maxLength"] == 10000
     assert {"type": "string", "format": "date"} in params["since"]["schema"]["anyOf"]
     for path, name, key, value in (
         ("/api/days/{day}", "day", "format", "date"),

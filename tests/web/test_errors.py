@@ -51,7 +51,7 @@ def test_bad_day_is_400_json_with_header(http: httpx.Client) -> None:
         ("/api/search?q=x&since=last+week", "'since' must be a date (YYYY-MM-DD)."),
         ("/api/search?q=x&until=", "'until' must be a date (YYYY-MM-DD)."),  # the API has no "empty: no limit"
         ("/api/search?q=x&since=2026-02-01&until=2026-01-01", "'since' must not be later than 'until'."),
-        ("/api/search?q=" + "a" * 251, "'q' must be at most 250 characters."),
+        ("/api/search?q=" + "a" * 10001, "'q' must be at most 10000 characters."),
         ("/api/similar/dp-000000000000?k=0", "'k' must be a positive integer."),
     ],
 )

@@ -4,7 +4,8 @@
 ``max_results`` until ``max_results`` papers or the feed's ``opensearch:totalResults`` are reached.
 :func:`arxiv_id_lookup` fetches given papers by id (``id_list=``).
 
-Rules the client keeps (arXiv's terms of use ask for them):
+Rules the client keeps (arXiv's terms of use ask for them; the spacing and the retries are
+:class:`~dailypapers.papers.sources.polite.PoliteClient`'s, which the OAI-PMH harvester shares):
 
 * requests are sequential over one ``httpx.Client``, each starting at least ``delay`` seconds after the previous
   one started (waiting goes through the injected ``sleep``, so tests can record it or use a tiny delay);
@@ -22,15 +23,10 @@ A malformed entry (no id, no title, bad date) is yielded as :class:`Rejected` (`
 from __future__ import annotations
 
 import logging
-import math
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Unpack
 
 from dailypapers.papers.models import (
     InvalidRecord,
@@ -38,10 +34,10 @@ from dailypapers.papers.models import (
     make_paper,
     normalize_space,
     parse_arxiv_id,
-    utc,
     utc_field,
 )
-from dailypapers.papers.sources.base import Record, Rejected, SourceError
+from dailypapers.papers.sources.base import Record, Rejected, SourceError, xml_text
+from dailypapers.papers.sources.polite import ClientOptions, PoliteClient, Retry, retry_after
 
 if TYPE_CHECKING:
     from dailypapers.config import Config
@@ -52,8 +48,6 @@ OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
 _A, _X, _OS = f"{{{ATOM_NS}}}", f"{{{ARXIV_NS}}}", f"{{{OPENSEARCH_NS}}}"
 
 DEFAULT_URL = "https://export.arxiv.org/api/query"
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-MAX_WAIT = 300.0  # longest single back-off, whatever Retry-After says
 MAX_PAGE = 2000  # arXiv's largest max_result per request
 USER_AGENT = "dailypapers (self-hosted paper digest; polite arXiv API client)"
 
@@ -74,28 +68,8 @@ def arxiv_options(config: Config) -> dict[str, Any]:
     }
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), capped at ``MAX_WAIT``."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = utc(parsedate_to_datetime(value))
-        except (TypeError, ValueError, IndexError):
-            return None
-        assert when is not None
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_WAIT) if math.isfinite(seconds) else None
-
-
-def _text(el: ET.Element, tag: str) -> str | None:
-    return normalize_space(el.findtext(tag)) or None
-
-
 def _date(el: ET.Element, tag: str) -> datetime | None:
-    raw = _text(el, tag)
+    raw = xml_text(el, tag)
     if raw is None:
         return None
     name = tag.split("}")[-1]
@@ -108,21 +82,21 @@ def _date(el: ET.Element, tag: str) -> datetime | None:
 
 def _error_message(entry: ET.Element) -> str | None:
     """arXiv's message when ``entry`` is its error entry (title ``Error``, id under ``/api/errors``), else None."""
-    entry_id = _text(entry, f"{_A}id") or ""
-    if _text(entry, f"{_A}title") != "Error" or ("/api/errors" not in entry_id and parse_arxiv_id(entry_id)):
+    entry_id = xml_text(entry, f"{_A}id") or ""
+    if xml_text(entry, f"{_A}title") != "Error" or ("/api/errors" not in entry_id and parse_arxiv_id(entry_id)):
         return None
-    return _text(entry, f"{_A}summary") or entry_id or "unknown error"
+    return xml_text(entry, f"{_A}summary") or entry_id or "unknown error"
 
 
 def paper_from_entry(entry: ET.Element) -> Paper:
     """Build a paper from one Atom ``<entry>``; raises :class:`InvalidRecord` when it lacks an id or title."""
-    entry_id = _text(entry, f"{_A}id")
+    entry_id = xml_text(entry, f"{_A}id")
     if not entry_id:
         raise InvalidRecord("missing id")
     authors: list[str] = []
     affiliations: list[str | None] = []
     for author in entry.findall(f"{_A}author"):
-        name = _text(author, f"{_A}name")
+        name = xml_text(author, f"{_A}name")
         if name:
             authors.append(name)
             affs = [normalize_space(a.text) for a in author.findall(f"{_X}affiliation")]
@@ -140,8 +114,8 @@ def paper_from_entry(entry: ET.Element) -> Paper:
     primary = primary or (terms[0] if terms else None)
     categories = list(dict.fromkeys(([primary] if primary else []) + terms))
     return make_paper(
-        title=_text(entry, f"{_A}title"),
-        abstract=_text(entry, f"{_A}summary"),
+        title=xml_text(entry, f"{_A}title"),
+        abstract=xml_text(entry, f"{_A}summary"),
         arxiv_id=entry_id,
         source="arxiv",
         authors=authors,
@@ -150,9 +124,9 @@ def paper_from_entry(entry: ET.Element) -> Paper:
         primary_category=primary,
         published=_date(entry, f"{_A}published"),
         updated=_date(entry, f"{_A}updated"),
-        comment=_text(entry, f"{_X}comment"),
-        journal_ref=_text(entry, f"{_X}journal_ref"),
-        doi=_text(entry, f"{_X}doi"),
+        comment=xml_text(entry, f"{_X}comment"),
+        journal_ref=xml_text(entry, f"{_X}journal_ref"),
+        doi=xml_text(entry, f"{_X}doi"),
         **extra,
     )
 
@@ -170,7 +144,7 @@ def parse_feed(body: bytes, page: int) -> tuple[int | None, list[Record]]:
         message = _error_message(entry)
         if message is not None:
             raise ArxivQueryError(f"arXiv API error: {message}")
-    total_text = _text(root, f"{_OS}totalResults")
+    total_text = xml_text(root, f"{_OS}totalResults")
     total = int(total_text) if total_text and total_text.isdigit() else None
     records: list[Record] = []
     for number, entry in enumerate(entries, 1):
@@ -181,61 +155,21 @@ def parse_feed(body: bytes, page: int) -> tuple[int | None, list[Record]]:
     return total, records
 
 
-class ArxivClient:
-    """One polite connection to the arXiv API: sequential requests, spaced by ``delay`` seconds, with retries."""
+class ArxivClient(PoliteClient):
+    """One polite connection to the arXiv API (:class:`PoliteClient`); a ``Rate exceeded.`` body is retried too."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_URL,
-        delay: float = 3.0,
-        retries: int = 5,
-        timeout: float = 60.0,
-        client: httpx.Client | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.base_url, self.delay, self.retries, self.timeout = base_url, max(delay, 0.0), max(retries, 0), timeout
-        self.sleep, self.clock = sleep, clock
-        self._own = client is None
-        self._client = client or httpx.Client(
-            timeout=timeout,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=1),
-        )
-        self._not_before: float | None = None  # clock time before which the next request may not start
-        self.requests = 0
+    default_url, user_agent, log = DEFAULT_URL, USER_AGENT, log
 
-    def close(self) -> None:
-        if self._own:
-            self._client.close()
-
-    def __enter__(self) -> ArxivClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _request(self, params: dict[str, Any], page: int) -> tuple[bytes | None, str, float | None]:
-        """One spaced request: ``(body, "", None)`` on success, else ``(None, problem, seconds to wait or None)``."""
-        if self._not_before is not None:
-            wait = self._not_before - self.clock()
-            if wait > 0:
-                self.sleep(wait)
-        self._not_before = self.clock() + self.delay
-        self.requests += 1
-        try:
-            resp = self._client.get(self.base_url, params=params, timeout=self.timeout)
-        except httpx.TransportError as exc:
-            return None, f"{type(exc).__name__}: {exc}", None
-        body = resp.content
+    def _answer(self, params: dict[str, Any], page: int) -> bytes | Retry:
+        """The body of a 200, :class:`Retry` for what the module docstring retries; else :class:`SourceError`."""
+        got = self.get(params, f"arXiv API page {page}")
+        if isinstance(got, Retry):
+            return got
+        resp, body = got
         if resp.status_code == 200:
             if body.strip().startswith(b"Rate exceeded"):
-                return None, "Rate exceeded.", _retry_after(resp.headers.get("Retry-After"))
-            return body, "", None
-        if resp.status_code in RETRY_STATUS:
-            return None, f"HTTP {resp.status_code}", _retry_after(resp.headers.get("Retry-After"))
+                return Retry("Rate exceeded.", retry_after(resp.headers.get("Retry-After")))
+            return body
         try:  # a bad query may answer 400 with an Atom error entry: then report arXiv's message
             parse_feed(body, page)
         except ArxivQueryError:
@@ -246,26 +180,20 @@ class ArxivClient:
 
     def fetch_page(self, params: dict[str, Any], page: int) -> tuple[int | None, list[Record]]:
         """Fetch and parse one page, retrying as the module docstring says; returns ``(totalResults, records)``."""
-        problem = ""
-        parsed: tuple[int | None, list[Record]] | None = None
-        for attempt in range(self.retries + 1):
-            body, problem, pause = self._request(params, page)
-            if body is not None:
-                parsed = parse_feed(body, page)
-                total, records = parsed
-                if records or total is None or int(params.get("start", 0)) >= total:
-                    return parsed
-                problem, pause = f"no entries although totalResults is {total}", None
-            if attempt < self.retries:
-                pause = min(self.delay * 2 ** (attempt + 1), MAX_WAIT) if pause is None else pause
-                log.warning(
-                    "arXiv API page %d: %s; retry %d/%d in %.1f s", page, problem, attempt + 1, self.retries, pause
-                )
-                self._not_before = max(self._not_before or 0.0, self.clock() + pause)
-        if parsed is not None and body is not None:  # the last answer was an empty page: stop, keep what we have
+
+        def attempt(last: bool) -> tuple[int | None, list[Record]] | Retry:
+            body = self._answer(params, page)
+            if isinstance(body, Retry):
+                return body
+            total, records = parsed = parse_feed(body, page)
+            if records or total is None or int(params.get("start", 0)) >= total:
+                return parsed
+            if not last:
+                return Retry(f"no entries although totalResults is {total}")
             log.warning("arXiv API page %d stayed empty after %d retries; stopping the import here", page, self.retries)
-            return parsed
-        raise SourceError(f"arXiv API page {page}: {problem} (gave up after {self.retries} retries; {self.base_url})")
+            return parsed  # keep what was read so far
+
+        return self.retrying(f"arXiv API page {page}", attempt)
 
     def paged(self, params: dict[str, Any], max_results: int, page_size: int, first_page: int = 1) -> Iterator[Record]:
         """Page through a query with ``start``/``max_results`` until ``max_results`` or ``totalResults``."""
@@ -288,22 +216,15 @@ def read_arxiv(
     *,
     max_results: int,
     page_size: int = 100,
-    base_url: str = DEFAULT_URL,
-    delay: float = 3.0,
-    retries: int = 5,
-    timeout: float = 60.0,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], object] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
     sort_by: str = "submittedDate",
     sort_order: str = "descending",
+    **options: Unpack[ClientOptions],
 ) -> Iterator[Record]:
-    """Yield up to ``max_results`` papers matching the arXiv ``query`` (e.g. ``cat:cs.LG``), newest first."""
+    """Yield up to ``max_results`` papers matching the arXiv ``query`` (e.g. ``cat:cs.LG``), newest first;
+    ``options`` go to the :class:`ArxivClient` (``base_url``, ``delay``, ``retries``, ``timeout``, ...)."""
     if max_results <= 0:
         return
-    with ArxivClient(
-        base_url=base_url, delay=delay, retries=retries, timeout=timeout, client=client, sleep=sleep, clock=clock
-    ) as api:
+    with ArxivClient(**options) as api:
         params = {"search_query": query, "sortBy": sort_by, "sortOrder": sort_order}
         yield from api.paged(params, max_results, page_size)
 
@@ -311,16 +232,11 @@ def read_arxiv(
 def arxiv_id_lookup(
     ids: list[str],
     *,
-    base_url: str = DEFAULT_URL,
-    delay: float = 3.0,
-    retries: int = 5,
-    timeout: float = 60.0,
-    client: httpx.Client | None = None,
-    sleep: Callable[[float], object] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
     batch: int = 100,
+    **options: Unpack[ClientOptions],
 ) -> Iterator[Record]:
-    """Yield the papers with these arXiv ids (any form :func:`parse_arxiv_id` accepts), ``batch`` ids a request.
+    """Yield the papers with these arXiv ids (any form :func:`parse_arxiv_id` accepts), ``batch`` ids a request;
+    ``options`` go to the :class:`ArxivClient`.
 
     A string that is not an arXiv id raises :class:`SourceError` before any request is made.
     """
@@ -331,9 +247,7 @@ def arxiv_id_lookup(
             raise SourceError(f"not an arXiv id: {raw!r}")
         wanted.append(parsed[0] if parsed[1] is None else f"{parsed[0]}v{parsed[1]}")
     wanted = list(dict.fromkeys(wanted))
-    with ArxivClient(
-        base_url=base_url, delay=delay, retries=retries, timeout=timeout, client=client, sleep=sleep, clock=clock
-    ) as api:
+    with ArxivClient(**options) as api:
         for i in range(0, len(wanted), batch):
             chunk = wanted[i : i + batch]
             yield from api.paged({"id_list": ",".join(chunk)}, len(chunk), len(chunk), first_page=i // batch + 1)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,11 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import feedparser  # type: ignore[import-untyped]
 import httpx
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from dailypapers.papers.models import InvalidRecord, Paper, make_paper, normalize_space, parse_arxiv_id
-from dailypapers.papers.sources.base import Rejected, SourceError
+from dailypapers.papers.sources.base import Rejected, SourceError, parse_untrusted_xml
 
 if TYPE_CHECKING:
     from dailypapers.config import Config
@@ -116,18 +113,6 @@ def _download(url: str, timeout: float, client: httpx.Client | None) -> bytes:
     return b"".join(chunks)
 
 
-def check_xml(body: bytes, where: str) -> None:
-    """Refuse a DTD, entity declarations, external references and malformed XML (:class:`SourceError`)."""
-    try:
-        defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise SourceError(
-            f"{where}: refused unsafe XML ({type(exc).__name__}: an announcement feed has no DTD or entities)"
-        ) from None
-    except (ET.ParseError, ValueError) as exc:
-        raise SourceError(f"{where}: not well-formed XML ({exc})") from None
-
-
 def _day(raw: str | None) -> date:
     """The announcement day as written in the feed (RFC 822 for RSS, ISO 8601 for Atom)."""
     text = normalize_space(raw)
@@ -181,8 +166,9 @@ def announcement_from_entry(entry: Any) -> Announcement:
 
 
 def parse_announcements(body: bytes, where: str) -> list[FeedRecord]:
-    """The announcements of one feed document (after :func:`check_xml`); an empty list on weekends and holidays."""
-    check_xml(body, where)
+    """The announcements of one feed document, once defusedxml has checked it (the module docstring says why); an
+    empty list on weekends and holidays."""
+    parse_untrusted_xml(body, where, expected="an announcement feed", refusal="refused unsafe XML")
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=False)
     if not str(parsed.get("version") or "").startswith(("rss", "atom")):
         raise SourceError(f"{where}: not an RSS or Atom feed")

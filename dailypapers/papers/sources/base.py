@@ -2,19 +2,24 @@
 
 A source is a generator of :class:`~dailypapers.papers.models.Paper` (a good record) or :class:`Rejected` (a malformed
 record, with its position and the reason). :func:`ingest` upserts papers in batches, counts what happened and
-prints a progress bar, so a bad record costs only itself: everything else is imported.
+prints a progress bar, so a bad record costs only itself: everything else is imported. :func:`parse_untrusted_xml`
+is the one hardened XML parse of the sources that read XML from the network (the arXiv feeds, OAI-PMH), and
+:func:`xml_text` how the XML sources read an element's text.
 """
 
 from __future__ import annotations
 
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from tqdm import tqdm
 
-from dailypapers.papers.models import Paper
+from dailypapers.papers.models import Paper, normalize_space
 from dailypapers.papers.store.base import Store, UpsertCounts
 
 
@@ -36,12 +41,10 @@ class Rejected:
 Record = Paper | Rejected
 
 
-@dataclass
-class IngestReport:
-    """Counts of one ingest run; ``rejected`` keeps every skipped record's position and reason."""
+class Counted:
+    """``added``, ``updated`` and ``unchanged`` of a report that keeps its :class:`UpsertCounts` in ``counts``."""
 
-    counts: UpsertCounts = field(default_factory=UpsertCounts)
-    rejected: list[Rejected] = field(default_factory=list)
+    counts: UpsertCounts
 
     @property
     def added(self) -> int:
@@ -55,13 +58,54 @@ class IngestReport:
     def unchanged(self) -> int:
         return self.counts.unchanged
 
+    def counts_text(self) -> str:
+        """``added 3, updated 1, unchanged 0``, as the summaries say it."""
+        return f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}"
+
+
+@dataclass
+class IngestReport(Counted):
+    """Counts of one ingest run; ``rejected`` keeps every skipped record's position and reason."""
+
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    rejected: list[Rejected] = field(default_factory=list)
+
     def summary(self) -> str:
-        c = self.counts
-        return f"added {c.added}, updated {c.updated}, unchanged {c.unchanged}, rejected {len(self.rejected)}"
+        return f"{self.counts_text()}, rejected {len(self.rejected)}"
 
 
 def today_utc() -> date:
     return datetime.now(UTC).date()
+
+
+def too_large(where: str, max_bytes: int) -> SourceError:
+    """The error for an answer over ``max_bytes``, refused before it is parsed."""
+    return SourceError(f"{where}: response larger than {max_bytes // 2**20} MiB; refused")
+
+
+def xml_text(el: ET.Element, tag: str) -> str | None:
+    """The text of ``el``'s child ``tag`` with white space folded; None when the child is absent or blank."""
+    return normalize_space(el.findtext(tag)) or None
+
+
+def parse_untrusted_xml(
+    body: bytes, where: str, *, expected: str, refusal: str = "refused hostile XML", max_bytes: int | None = None
+) -> ET.Element:
+    """The root element of ``body``, parsed by defusedxml with every DTD, entity declaration (billion laughs) and
+    external reference refused, since none of the XML that sources read declares any: such a body raises
+    :class:`SourceError` (``{refusal}: {where} has a DTDForbidden ({expected} declares no DTD or entities)``), as
+    do malformed XML and, when ``max_bytes`` is given, a larger body."""
+    if max_bytes is not None and len(body) > max_bytes:
+        raise too_large(where, max_bytes)
+    try:
+        root: ET.Element = defused_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise SourceError(
+            f"{refusal}: {where} has a {type(exc).__name__} ({expected} declares no DTD or entities)"
+        ) from None
+    except (ET.ParseError, ValueError) as exc:
+        raise SourceError(f"{where}: not well-formed XML ({exc})") from None
+    return root
 
 
 def ingest(

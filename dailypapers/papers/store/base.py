@@ -162,11 +162,19 @@ class Store(Protocol):
         """Number of stored embeddings per model."""
         ...
 
+    def delete_embeddings(self, model: str) -> int:
+        """Delete every stored embedding of ``model`` (and, in PostgreSQL, its HNSW indexes); return how many."""
+        ...
+
     # -- jobs and whole-database operations -----------------------------------------------------------------------
     def job_lock(self, name: str) -> AbstractContextManager[bool]:
         """Hold the lock ``name`` for the ``with`` block: yields True when acquired, False when another holder has
         it (never waits). Works across threads, processes and — with PostgreSQL — machines; released when the block
         ends or raises, or when the holder dies. See :mod:`dailypapers.db.locks`."""
+        ...
+
+    def database_bytes(self) -> int:
+        """The size of the database on disk, in bytes."""
         ...
 
     def table_counts(self) -> dict[str, int]:

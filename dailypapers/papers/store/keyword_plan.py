@@ -16,14 +16,21 @@ those rows match only common words, which hardly change a BM25 ranking. So each 
    import order, so these are the latest papers) up to the newest one that passes the date filter.
 
 The semantic half of hybrid search still ranks the whole corpus, so dropping words costs little there.
+
+Before planning, :func:`keyword_terms` chooses the terms: all of a short query's; for a long text (a pasted
+abstract, more distinct terms than :data:`~dailypapers.papers.store.terms.MAX_TERMS`) the most distinctive ones by
+tf-idf, from the same cached document frequencies (:meth:`DocumentFrequencies.get_many`, one batched count for the
+terms not cached yet) and the corpus size (:meth:`DocumentFrequencies.corpus_size`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from dailypapers.papers.store.terms import distinctive_terms, is_long, query_terms, term_counts
 
 DEFAULT_BUDGET = 10_000
 DF_TTL_S = 600.0
@@ -70,19 +77,73 @@ def plan_keyword_query(
     return KeywordPlan(tuple(terms), conjunctive=True, min_pk=newest - WINDOW_FACTOR * budget + 1, max_pk=newest)
 
 
+def keyword_terms(query: str, dfs: DocumentFrequencies, cap: int) -> list[str]:
+    """The terms a keyword search for ``query`` matches: all of a short query's (no count needed), the most
+    distinctive of a long text's, by tf-idf with document frequencies counted up to ``cap``."""
+    if not is_long(query):
+        return query_terms(query)
+    counts = term_counts(query)
+    return distinctive_terms(counts, dfs.get_many(list(counts), cap), dfs.corpus_size())
+
+
 class DocumentFrequencies:
-    """A small thread-safe cache of per-term document frequencies, each kept for ``ttl`` seconds.
+    """A small thread-safe cache of per-term document frequencies, each kept for ``ttl`` seconds, and of the
+    corpus size. ``count(term, cap)`` counts one term; ``count_many(terms, cap)``, when given, counts many in one
+    round trip (a pasted abstract has hundreds of distinct terms); ``total()`` counts the papers.
 
     A stale count only makes a plan a little more or less generous; results stay correct, so the cache is not
     invalidated on writes.
     """
 
-    def __init__(self, count: Callable[[str, int], int], *, ttl: float = DF_TTL_S, size: int = DF_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        count: Callable[[str, int], int],
+        *,
+        count_many: Callable[[Sequence[str], int], Mapping[str, int]] | None = None,
+        total: Callable[[], int] | None = None,
+        ttl: float = DF_TTL_S,
+        size: int = DF_CACHE_SIZE,
+    ) -> None:
         self._count = count
+        self._count_many = count_many or (lambda terms, cap: {t: count(t, cap) for t in terms})
+        self._total = total
+        self._corpus: tuple[int, float] | None = None
         self._ttl = ttl
         self._size = size
         self._cache: dict[tuple[str, int], tuple[int, float]] = {}
         self._lock = threading.Lock()
+
+    def get_many(self, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """:meth:`get` for each of ``terms``, the uncached ones counted together."""
+        now = time.monotonic()
+        found: dict[str, int] = {}
+        with self._lock:
+            for term in terms:
+                hit = self._cache.get((term, cap))
+                if hit is not None and now - hit[1] < self._ttl:
+                    found[term] = hit[0]
+        missing = [t for t in dict.fromkeys(terms) if t not in found]
+        if missing:
+            counted = self._count_many(missing, cap)
+            with self._lock:
+                if len(self._cache) + len(missing) > self._size:
+                    self._cache.clear()
+                for term in missing:
+                    found[term] = int(counted.get(term, 0))
+                    self._cache[(term, cap)] = (found[term], now)
+        return {t: found[t] for t in terms}
+
+    def corpus_size(self) -> int:
+        """How many papers there are (for idf), cached like the frequencies; 0 without a ``total`` counter."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._corpus
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        value = self._total() if self._total is not None else 0
+        with self._lock:
+            self._corpus = (value, now)
+        return value
 
     def get(self, term: str, cap: int) -> int:
         """How many rows ``term`` matches, counting at most ``cap`` of them."""
@@ -102,3 +163,4 @@ class DocumentFrequencies:
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._corpus = None

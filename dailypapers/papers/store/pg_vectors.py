@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.rows import DictRow
 
 from dailypapers.papers.models import Paper
-from dailypapers.papers.rows import text_hash
+from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper, text_hash
 from dailypapers.papers.store.base import Filters, Hit
 
 EF_SEARCH = 200  # search effort, as hnswlib's ef in dailypapers.search.vectors.hnsw
@@ -82,6 +82,9 @@ def stack_vectors(rows: list[DictRow], column: str = "vector") -> np.ndarray:
     return np.vstack([r[column].to_numpy() for r in rows]).astype(np.float32, copy=False)
 
 
+_SELECT_NEEDING = ", ".join(f"p.{c}" for c in ["pk", *PAPER_COLUMNS, "votes_count"])
+
+
 class PgVectors:
     """Embedding storage and vector search on pgvector (a mixin of ``PostgresStore``)."""
 
@@ -100,6 +103,26 @@ class PgVectors:
 
         @staticmethod
         def _filter_sql(filters: Filters, alias: str = "p") -> tuple[str, list[Any]]: ...
+
+    # -- embeddings ------------------------------------------------------------------------------------------------
+    _NEEDS = (
+        "FROM papers p LEFT JOIN embeddings e ON e.paper_pk = p.pk AND e.model = %s"
+        " WHERE (e.paper_pk IS NULL OR e.text_hash <> p.text_hash)"
+    )
+
+    def papers_needing_embedding(self, model: str, batch: int = 256) -> Iterator[list[Paper]]:
+        last = 0
+        while True:
+            rows = self._rows(
+                f"SELECT {_SELECT_NEEDING} {self._NEEDS} AND p.pk > %s ORDER BY p.pk LIMIT %s", (model, last, batch)
+            )
+            if not rows:
+                return
+            last = rows[-1]["pk"]
+            yield [row_to_paper(r) for r in rows]
+
+    def count_needing_embedding(self, model: str) -> int:
+        return int(self._rows(f"SELECT count(*) AS n {self._NEEDS}", (model,))[0]["n"])
 
     def save_embeddings(self, model: str, rows: Iterable[tuple[Paper, np.ndarray]]) -> None:
         values = [(p.pk, model, text_hash(p), np.asarray(v, dtype=np.float32).ravel()) for p, v in rows]
@@ -161,3 +184,13 @@ class PgVectors:
             conn.execute("SET LOCAL statement_timeout = 0")  # a full count of a large table may take a while
             rows = conn.execute("SELECT model, count(*) AS n FROM embeddings GROUP BY model ORDER BY model")
             return {r["model"]: int(r["n"]) for r in rows}
+
+    def delete_embeddings(self, model: str) -> int:
+        with self._write() as conn:
+            dims = conn.execute("SELECT DISTINCT vector_dims(vector) AS d FROM embeddings WHERE model = %s", (model,))
+            names = [hnsw_index(model, int(r["d"]))[0] for r in dims.fetchall()]
+            deleted = conn.execute("DELETE FROM embeddings WHERE model = %s", (model,)).rowcount
+            for name in names:  # the model's partial indexes are empty now; a later save creates them again
+                conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(name))
+        self._indexed = {(m, d) for m, d in self._indexed if m != model}
+        return deleted

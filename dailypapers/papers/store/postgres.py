@@ -33,10 +33,15 @@ from dailypapers.papers.models import Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import POSTGRES, filter_pks_sql, filter_sql, newest_pk_sql
-from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, KeywordPlan, plan_keyword_query
+from dailypapers.papers.store.keyword_plan import (
+    DEFAULT_BUDGET,
+    DocumentFrequencies,
+    KeywordPlan,
+    keyword_terms,
+    plan_keyword_query,
+)
 from dailypapers.papers.store.list_sql import LISTED, list_order
 from dailypapers.papers.store.pg_vectors import PgVectors
-from dailypapers.papers.store.terms import query_terms
 from dailypapers.papers.upsert import PLAN_COLUMNS, match_keys, plan_upsert
 
 QUERY_TIME_LIMIT_S = 5.0
@@ -49,7 +54,6 @@ COMMON_FACTOR = 2
 _WRITE_LOCK = 0x6470_7772  # advisory lock key ("dpwr"): one writer at a time, as with SQLite
 _MIGRATE_LOCK = 0x6470_6D67  # "dpmg"
 _SELECT = ", ".join(["pk", *PAPER_COLUMNS, "votes_count"])
-_SELECT_P = ", ".join(f"p.{c}" for c in ["pk", *PAPER_COLUMNS, "votes_count"])
 
 Conn = psycopg.Connection[DictRow]
 
@@ -69,7 +73,7 @@ class PostgresStore(PgVectors):
     ) -> None:
         self.url = url
         self.keyword_budget = keyword_budget
-        self._dfs = DocumentFrequencies(self._count_term)
+        self._dfs = DocumentFrequencies(self._count_term, count_many=self._count_terms, total=self.count_papers)
         self.query_time_limit = query_time_limit
         self._indexed: set[tuple[str, int]] = set()
         self._iterative: bool | None = None
@@ -291,11 +295,12 @@ class PostgresStore(PgVectors):
         return filter_sql(filters, POSTGRES, alias)
 
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        plan = plan_keyword_query(query_terms(query), self._term_df, self.keyword_budget, lambda: self._newest(filters))
+        terms = keyword_terms(query, self._dfs, self.keyword_budget + 1)
+        plan = plan_keyword_query(terms, self._term_df, self.keyword_budget, lambda: self._newest(filters))
         if not plan.terms:
             return []
         rows = self._rows(*self._keyword_query(plan, limit, filters))
-        return [Hit(pk=int(r["pk"]), score=float(r["score"])) for r in rows]
+        return [Hit(pk=int(r["pk"]), score=float(r["score"]), extra={"terms": plan.terms}) for r in rows]
 
     def _keyword_query(self, plan: KeywordPlan, limit: int, filters: Filters) -> tuple[str, list[Any]]:
         """The plan's terms, each parsed on its own by plainto_tsquery (user text is data, never tsquery syntax),
@@ -329,6 +334,16 @@ class PostgresStore(PgVectors):
         )
         return int(row["n"]) if row else 0
 
+    def _count_terms(self, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """:meth:`_count_term` for many terms in one statement (a pasted abstract has hundreds). It counts every
+        term, common ones too (up to ``cap``): the planner's estimate takes one statement per term."""
+        rows = self._rows(
+            "SELECT t.term, (SELECT count(*) FROM (SELECT 1 FROM papers WHERE tsv @@ plainto_tsquery('english', t.term)"
+            " LIMIT %s) s) AS n FROM unnest(%s::text[]) AS t(term)",
+            (cap, list(terms)),
+        )
+        return {r["term"]: int(r["n"]) for r in rows}
+
     def _estimated_matches(self, term: str) -> float:
         """The planner's estimate of the papers whose ``tsv`` matches ``term`` (no rows are read)."""
         row = self._row(
@@ -343,29 +358,13 @@ class PostgresStore(PgVectors):
     def filter_pks(self, filters: Filters, among: Collection[int] | None = None) -> set[int]:
         return {int(r["pk"]) for r in self._rows(*filter_pks_sql(filters, POSTGRES, among))}
 
-    # -- embeddings ------------------------------------------------------------------------------------------------
-    _NEEDS = (
-        "FROM papers p LEFT JOIN embeddings e ON e.paper_pk = p.pk AND e.model = %s"
-        " WHERE (e.paper_pk IS NULL OR e.text_hash <> p.text_hash)"
-    )
-
-    def papers_needing_embedding(self, model: str, batch: int = 256) -> Iterator[list[Paper]]:
-        last = 0
-        while True:
-            rows = self._rows(
-                f"SELECT {_SELECT_P} {self._NEEDS} AND p.pk > %s ORDER BY p.pk LIMIT %s", (model, last, batch)
-            )
-            if not rows:
-                return
-            last = rows[-1]["pk"]
-            yield [row_to_paper(r) for r in rows]
-
-    def count_needing_embedding(self, model: str) -> int:
-        return int(self._rows(f"SELECT count(*) AS n {self._NEEDS}", (model,))[0]["n"])
-
     # -- jobs and whole-database operations ------------------------------------------------------------------------
     def job_lock(self, name: str) -> AbstractContextManager[bool]:
         return advisory_lock(self.url, name, where=f"PostgreSQL at {_redact(self.url)}")
+
+    def database_bytes(self) -> int:
+        """The whole database (tables, indexes, TOAST) as PostgreSQL counts it, in bytes."""
+        return int(self._rows("SELECT pg_database_size(current_database()) AS n")[0]["n"])
 
     def table_counts(self) -> dict[str, int]:
         with self._read() as conn, conn.transaction():

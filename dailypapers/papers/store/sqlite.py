@@ -9,16 +9,15 @@ Job locks are ``flock`` locks on files next to the database (:mod:`dailypapers.d
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from dailypapers.config import Config
 from dailypapers.db.engine import Database
@@ -27,12 +26,13 @@ from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files, split_statements
 from dailypapers.papers.authors import fill_author_slugs
 from dailypapers.papers.models import Paper, author_slug, normalize_title
-from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper, text_hash
+from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
 from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
-from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, plan_keyword_query
+from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, keyword_terms, plan_keyword_query
 from dailypapers.papers.store.list_sql import LISTED, list_order
-from dailypapers.papers.store.terms import fts5_expression, fts5_term, query_terms
+from dailypapers.papers.store.sqlite_vectors import SQLiteVectors
+from dailypapers.papers.store.terms import fts5_expression, fts5_term
 from dailypapers.papers.upsert import PLAN_COLUMNS, Step, match_keys, plan_upsert
 
 # bm25() column weights for (title, abstract, author_names): a title match counts most.
@@ -42,7 +42,7 @@ _CHUNK = 500  # keys per IN (...) list
 _UPDATED = [c for c in PAPER_COLUMNS if c != "added_at"]  # an update never changes added_at
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteVectors):
     """The :class:`~dailypapers.papers.store.base.Store` on a SQLite file."""
 
     backend = "sqlite"
@@ -52,7 +52,7 @@ class SQLiteStore:
     ) -> None:
         self.path = Path(path)
         self.keyword_budget = keyword_budget
-        self._dfs = DocumentFrequencies(self._count_term)
+        self._dfs = DocumentFrequencies(self._count_term, count_many=self._count_terms, total=self.count_papers)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.query_time_limit = query_time_limit
         self._write_lock = threading.Lock()
@@ -294,7 +294,8 @@ class SQLiteStore:
         return filter_sql(filters, SQLITE, alias)
 
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        plan = plan_keyword_query(query_terms(query), self._term_df, self.keyword_budget, lambda: self._newest(filters))
+        terms = keyword_terms(query, self._dfs, self.keyword_budget + 1)
+        plan = plan_keyword_query(terms, self._term_df, self.keyword_budget, lambda: self._newest(filters))
         if not plan.terms:
             return []
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
@@ -310,16 +311,28 @@ class SQLiteStore:
         )
         with self._read() as conn:
             rows = conn.execute(sql, [fts5_expression(plan.terms, plan.conjunctive), *args, limit]).fetchall()
-        return [Hit(pk=r[0], score=float(r[1])) for r in rows]
+        return [Hit(pk=r[0], score=float(r[1]), extra={"terms": plan.terms}) for r in rows]  # terms: for highlighting
 
     def _term_df(self, term: str) -> int:
         return self._dfs.get(term, self.keyword_budget + 1)
 
     def _count_term(self, term: str, cap: int) -> int:
-        """Rows of the full-text index that ``term`` matches, counted up to ``cap``."""
-        sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        return self._count_terms([term], cap)[term]
+
+    def _count_terms(self, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """Rows of the full-text index each of ``terms`` matches, counted up to ``cap``: one statement per 500 terms
+        (they travel as one JSON array), as a pasted abstract has hundreds."""
+        sql = (
+            "SELECT t.key, (SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH t.value LIMIT ?))"
+            " FROM json_each(?) t"
+        )
+        counts: dict[str, int] = {}
         with self._read() as conn:
-            return int(conn.execute(sql, (fts5_term(term), cap)).fetchone()[0])
+            for start in range(0, len(terms), 500):
+                chunk = list(terms[start : start + 500])
+                rows = conn.execute(sql, (cap, json.dumps([fts5_term(t) for t in chunk]))).fetchall()
+                counts.update({chunk[int(r[0])]: int(r[1]) for r in rows})
+        return counts
 
     def _newest(self, filters: Filters) -> int | None:
         with self._read() as conn:
@@ -330,61 +343,14 @@ class SQLiteStore:
         with self._read() as conn:
             return {r[0] for r in conn.execute(*filter_pks_sql(filters, SQLITE, among))}
 
-    # -- embeddings --------------------------------------------------------------------------------------------------
-    _NEEDS = (
-        "FROM papers p LEFT JOIN embeddings e ON e.paper_pk = p.pk AND e.model = ?"
-        " WHERE (e.paper_pk IS NULL OR e.text_hash != p.text_hash)"
-    )
-
-    def papers_needing_embedding(self, model: str, batch: int = 256) -> Iterator[list[Paper]]:
-        last = 0
-        while True:
-            with self._read() as conn:
-                rows = conn.execute(
-                    f"SELECT p.* {self._NEEDS} AND p.pk > ? ORDER BY p.pk LIMIT ?", (model, last, batch)
-                ).fetchall()
-            if not rows:
-                return
-            last = rows[-1]["pk"]
-            yield [row_to_paper(r) for r in rows]
-
-    def count_needing_embedding(self, model: str) -> int:
-        with self._read() as conn:
-            return int(conn.execute(f"SELECT count(*) {self._NEEDS}", (model,)).fetchone()[0])
-
-    def save_embeddings(self, model: str, rows: Iterable[tuple[Paper, np.ndarray]]) -> None:
-        values = [(p.pk, model, text_hash(p), np.asarray(v, dtype=np.float32).tobytes()) for p, v in rows]
-        with self._write() as conn:
-            conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)", values)
-
-    def iter_embeddings(self, model: str, batch: int = 10000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        last = 0
-        while True:
-            with self._read() as conn:
-                rows = conn.execute(
-                    "SELECT paper_pk, vector FROM embeddings WHERE model = ? AND paper_pk > ?"
-                    " ORDER BY paper_pk LIMIT ?",
-                    (model, last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            pks = np.array([r[0] for r in rows], dtype=np.int64)
-            yield pks, np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-
-    def get_embedding(self, model: str, pk: int) -> np.ndarray | None:
-        with self._read() as conn:
-            row = conn.execute("SELECT vector FROM embeddings WHERE model = ? AND paper_pk = ?", (model, pk)).fetchone()
-        return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
-
-    def embedding_counts(self) -> dict[str, int]:
-        with self._read() as conn:
-            rows = conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model ORDER BY model").fetchall()
-        return {r[0]: int(r[1]) for r in rows}
-
     # -- jobs and whole-database operations ------------------------------------------------------------------------
     def job_lock(self, name: str) -> AbstractContextManager[bool]:
         return file_lock(lock_file(self.path, name))
+
+    def database_bytes(self) -> int:
+        """The database file and its write-ahead log, in bytes."""
+        files = (self.path, self.path.with_name(self.path.name + "-wal"))
+        return sum(f.stat().st_size for f in files if f.exists())
 
     def table_counts(self) -> dict[str, int]:
         with self._read() as conn:

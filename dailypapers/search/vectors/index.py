@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -28,7 +29,7 @@ import numpy as np
 
 from dailypapers.papers.store.base import Filters, Hit, Store
 from dailypapers.search.vectors.base import VectorIndex, similar_to_paper
-from dailypapers.search.vectors.hnsw import AnnIndex
+from dailypapers.search.vectors.hnsw import _GEN_FILE, CURRENT, LOCK, AnnIndex
 
 if TYPE_CHECKING:
     from dailypapers.search.vectors.pgvector import PgVectorStore
@@ -44,12 +45,40 @@ CHECKPOINT_S = 300.0  # save the ANN index at least this often during a long upd
 
 def open_vector_index(store: Store, folder: Path, model: str, dim: int) -> VectorIndex:
     """The vector index of ``store``'s backend for ``model``: pgvector in PostgreSQL, else the HNSW index kept in
-    ``folder``. Nothing is loaded yet: a saved HNSW index is read on first use."""
+    ``model_folder(folder, model)``. Nothing is loaded yet: a saved HNSW index is read on first use."""
     if store.backend == "postgres":
         from dailypapers.search.vectors.pgvector import PgVectorIndex
 
         return PgVectorIndex(cast("PgVectorStore", store), model)
-    return HnswVectorIndex(store, folder, model, dim)
+    return HnswVectorIndex(store, model_folder(folder, model), model, dim)
+
+
+FIRST_MODEL = "all-MiniLM-L6-v2"
+
+
+def model_folder(folder: Path, model: str) -> Path:
+    """The folder of ``model``'s HNSW index in the vector folder ``folder``: one subfolder per model, so that a
+    switch of model never searches the old model's vectors with the new model's queries (the index knows keys,
+    not models). :data:`FIRST_MODEL`'s index predates the subfolders and stays where existing installs have it."""
+    return Path(folder) if model == FIRST_MODEL else Path(folder) / re.sub(r"[^A-Za-z0-9_.-]", "_", model)
+
+
+def remove_model_index(store: Store, folder: Path, model: str) -> int:
+    """Delete the saved HNSW index of ``model`` from the vector folder ``folder``; return how many files went.
+
+    Nothing to do in PostgreSQL (pgvector's indexes go with the rows: ``Store.delete_embeddings``). In the top folder
+    (:data:`FIRST_MODEL`'s) only the index's own files are removed, never the other models' subfolders.
+    """
+    path = model_folder(folder, model)
+    if store.backend == "postgres" or not path.is_dir():
+        return 0
+    names = {CURRENT, CURRENT + ".tmp", LOCK}
+    files = [p for p in path.iterdir() if p.is_file() and (p.name in names or _GEN_FILE.match(p.name))]
+    for file in files:
+        file.unlink(missing_ok=True)
+    if path != Path(folder) and not any(path.iterdir()):
+        path.rmdir()
+    return len(files)
 
 
 class HnswVectorIndex:

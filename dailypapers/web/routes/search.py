@@ -1,35 +1,175 @@
-"""``/search``: the search page with its filter form; ``/api/search`` is its JSON twin, ``/search.bib`` the page's
-results as BibTeX."""
+"""``/search``: the search page with its filter form and its "paste an abstract" form; ``/api/search`` is its JSON
+twin (``GET`` in :mod:`.api`, ``POST`` with a JSON body here), ``/search.bib`` the page's results as BibTeX.
+
+A query may be a whole abstract, up to ``DAILYPAPERS_MAX_QUERY_LENGTH`` characters (10,000 by default). Long text
+travels in a request body: the paste form posts (``POST /search``: a form with its CSRF token like every form of
+the site, no JavaScript needed, its pager made of small forms too), and scripts ``POST /api/search`` with JSON.
+``GET`` takes the same length, but common reverse proxies refuse a request line past 8 KB (nginx's default
+``large_client_header_buffers 4 8k`` answers 414), so the page offers a link (JSON, BibTeX, feed) only while it
+stays within :data:`SHAREABLE_URL`. A query over the limit gets the search page again, status 400, with the
+message in it and the text kept in the box; ``/api/search`` answers the JSON error.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from dailypapers.library import Library
+from dailypapers.papers.store import Filters
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import BIBTEX, FormSearchRequestDep, LibraryDep, allow_head, bibtex_response, run_search
-from dailypapers.web.schemas import ERROR_RESPONSES
+from dailypapers.web.routes import (
+    BIBTEX,
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    AuthorParam,
+    CategoryParam,
+    FormDate,
+    FormSearchRequestDep,
+    IsoDate,
+    LibraryDep,
+    Mode,
+    ModeParam,
+    PageParam,
+    SearchRequest,
+    allow_head,
+    bibtex_response,
+    form_search_request,
+    run_search,
+    search_request,
+)
+from dailypapers.web.routes.api import api_search
+from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut, SearchOut
 from dailypapers.web.templating import SITE_NAME, query_url, render
 from dailypapers.web.voters import vote_buttons
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 
+SHAREABLE_URL = 8000
+"""Longest link the page offers: nginx refuses a request line past 8 KB by default (414 Request-URI Too Large)."""
+_Q = "What to look for: words, a title, an arXiv id or URL, or a whole abstract"
+_LONG = f" (at most {MAX_QUERY_LENGTH:,} characters; a longer text gets the page back with a message)."
+_SINCE, _UNTIL = "Only papers dated on or after this day (YYYY-MM-DD).", "Only papers dated on or before this day."
+_POST_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    403: {"model": ErrorOut, "description": "No API token and no valid CSRF token (`X-CSRF-Token`, or the form's)."},
+}
 
-@router.get("/search", summary="Search papers (HTML)")
-def search_page(request: Request, library: LibraryDep, req: FormSearchRequestDep) -> Response:
-    """Results with highlighted title and abstract, exact matches pinned first, filters and pages."""
-    page = run_search(library, req) if req.q.strip() else None
-    votes = vote_buttons(request, [r.paper for r in page.results]) if page and page.results else None
+
+def too_long(library: Library, q: str) -> str | None:
+    """The message for a query over the configured length limit, or ``None``."""
+    limit = library.config.max_query_length
+    return f"A query can be at most {limit:,} characters; this one has {len(q):,}." if len(q) > limit else None
+
+
+def _link(request: Request, req: SearchRequest, path: str, posted: bool) -> str | None:
+    """``path`` with the search's parameters, or ``None`` when that URL would be too long to share."""
+    if posted:
+        params = {"q": req.q, "since": req.since, "until": req.until, "category": req.category, "author": req.author,
+                  "mode": "" if req.mode == "hybrid" else req.mode, "p": "" if req.page == 1 else req.page}  # fmt: skip
+        kept = {k: v for k, v in params.items() if v}
+        url = path + ("?" + urlencode(kept) if kept else "")
+    else:
+        url = query_url(request, path=path)
+    return url if len(url) <= SHAREABLE_URL else None
+
+
+def _page(request: Request, library: Library, req: SearchRequest, posted: bool, error: str | None = None) -> Response:
+    """The search page for ``req``: its results, or the message ``error`` (status 400) with the text kept."""
+    page = run_search(library, req) if req.q.strip() and error is None else None
+    found = page is not None and bool(page.results)
     context = {
         "req": req,
         "page": page,
-        "json_url": query_url(request, path="/api/search"),
-        "bib_url": query_url(request, path="/search.bib") if page and page.results else None,
-        "feed_url": query_url(request, path="/feeds/search.atom") if req.q.strip() else None,
-        "votes": votes,
+        "posted": posted,
+        "error": error,
+        "max_query_length": library.config.max_query_length,
+        "json_url": _link(request, req, "/api/search", posted) if error is None else None,
+        "bib_url": _link(request, req, "/search.bib", posted) if found else None,
+        "feed_url": _link(request, req, "/feeds/search.atom", posted) if page is not None else None,
+        "votes": vote_buttons(request, [r.paper for r in page.results]) if page and found else None,
     }
-    return render(request, "search.html", context)
+    return render(request, "search.html", context, status_code=400 if error else 200)
+
+
+def _answer(request: Request, library: Library, posted: bool, q: str, *args: Any) -> Response:
+    """The page for the parameters of :func:`form_search_request` (``q``, then since, until, category, author,
+    mode, p): results, or the message that the query is too long with everything as typed."""
+    error = too_long(library, q)
+    if error is None:
+        return _page(request, library, form_search_request(request, q, *args), posted)
+    since, until, category, author, mode, p = args
+    day = {d: d.isoformat() for d in (since, until) if d}
+    typed = SearchRequest(q, mode, p, day.get(since, ""), day.get(until, ""), category or "", author or "", Filters())
+    return _page(request, library, typed, posted, error)
+
+
+@router.get("/search", summary="Search papers (HTML)")
+def search_page(
+    request: Request,
+    library: LibraryDep,
+    q: Annotated[str, Query(description=_Q + _LONG)] = "",
+    since: Annotated[FormDate, Query(description=_SINCE + " Empty: no limit.")] = None,
+    until: Annotated[FormDate, Query(description=_UNTIL + " Empty: no limit.")] = None,
+    category: CategoryParam = None,
+    author: AuthorParam = None,
+    mode: ModeParam = "hybrid",
+    p: PageParam = 1,
+) -> Response:
+    """Results with highlighted title and abstract, exact matches pinned first, filters and pages."""
+    return _answer(request, library, False, q, since, until, category, author, mode, p)
+
+
+@router.post("/search", responses=_POST_ERRORS, summary="Search papers for a pasted abstract (HTML form)")
+def search_form(
+    request: Request,
+    library: LibraryDep,
+    q: Annotated[str, Form(description=_Q + _LONG)] = "",
+    since: Annotated[FormDate, Form(description=_SINCE + " Empty: no limit.")] = None,
+    until: Annotated[FormDate, Form(description=_UNTIL + " Empty: no limit.")] = None,
+    category: Annotated[str | None, Form(max_length=100)] = None,
+    author: Annotated[str | None, Form(max_length=200)] = None,
+    mode: Annotated[Mode, Form()] = "hybrid",
+    p: Annotated[int, Form(ge=1, le=MAX_PAGE)] = 1,
+) -> Response:
+    """The `/search` page for text sent in the body (the page's "paste an abstract" form, with its `csrf_token`):
+    nothing changes, but a body has room where a URL has not."""
+    return _answer(request, library, True, q, since, until, category, author, mode, p)
+
+
+class SearchIn(BaseModel):
+    """The body of ``POST /api/search``: the parameters of ``GET /api/search`` (``page`` for ``p``)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt filter is an error, never silently ignored
+
+    q: str = Field("", max_length=MAX_QUERY_LENGTH, description=_Q + ".")
+    since: IsoDate | None = Field(None, description=_SINCE)
+    until: IsoDate | None = Field(None, description=_UNTIL)
+    category: str | None = Field(None, max_length=100, description="Only papers in this category (or prefix).")
+    author: str | None = Field(None, max_length=200, description="Only papers with an author whose name has this.")
+    mode: Mode = "hybrid"
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+
+
+@router.post(
+    "/api/search",
+    response_class=JSONResponse,
+    response_model=SearchOut,
+    responses=_POST_ERRORS,
+    tags=["api"],
+    summary="Search papers, the query in a JSON body",
+)
+def api_search_post(request: Request, library: LibraryDep, body: SearchIn) -> dict[str, Any]:
+    """`GET /api/search` for a query sent as JSON (`{"q": "…an abstract…", "mode": "hybrid", "page": 1}`): for long
+    text, which a URL past 8 KB may not carry through a proxy. Like every POST it needs an API token
+    (`Authorization: Bearer`) or the CSRF token of `GET /api/csrf` in `X-CSRF-Token`."""
+    req = search_request(request, body.q, body.since, body.until, body.category, body.author, body.mode, body.page)
+    return api_search(library, req)
 
 
 @router.get(
