@@ -375,6 +375,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=port or config.port,
         workers=workers or config.workers,
         log_level=config.log_level.lower(),
+        # A GET search of DAILYPAPERS_MAX_QUERY_LENGTH (10,000) characters percent-encodes to up to 12 bytes a
+        # character (a 4-byte UTF-8 character is %XX four times): 120,000 bytes, past h11's default 16 KiB
+        # request head, which it refuses with a bare text/plain 400. Reverse proxies have their own limit (nginx:
+        # 8 KB), hence POST /search and POST /api/search for long text.
+        h11_max_incomplete_event_size=max(16 * 1024, 12 * config.max_query_length + 64 * 1024),
     )
 
 

@@ -106,9 +106,9 @@ def test_list_papers_without_query_lists_newest(api: HfApi, hf_demo: HfDemo) -> 
 
 def test_list_papers_rejects_long_query(api: HfApi) -> None:
     with pytest.raises(BadRequestError) as err:
-        list(api.list_papers(query="x" * 251))
-    assert "'q' must be at most 250 characters" in str(err.value)
-    assert len(list(api.list_papers(query="attention " * 25))) > 0  # exactly 250 is fine
+        list(api.list_papers(query="x" * 10001))
+    assert "'q' must be at most 10000 characters" in str(err.value)
+    assert len(list(api.list_papers(query="attention " * 1000))) > 0  # exactly 10,000 is fine
 
 
 # -- list_daily_papers --------------------------------------------------------------------------------------------
