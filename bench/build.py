@@ -87,18 +87,27 @@ def import_demo(lib: Library) -> tuple[dict[str, Any], Profile]:
     }, profile
 
 
-def import_synthetic(lib: Library, demo: Demo, n: int, *, batch: int = 1000, seed: int = 0) -> tuple[
-    dict[str, Any], Profile
-]:  # fmt: skip
-    """Stream ``n`` synthetic papers into the store, then their vectors; time only the store calls."""
+def import_synthetic(
+    lib: Library, demo: Demo, n: int, *, batch: int = 1000, seed: int = 0, vectors: np.ndarray | None = None
+) -> tuple[dict[str, Any], Profile]:
+    """Stream ``n`` synthetic papers into the store, then their vectors; time only the store calls.
+
+    ``vectors``: ``[n, dim]`` embeddings of the papers' texts in stream order (e.g. by the static tier,
+    ``bench.tier_recall``) stored instead of the synthetic :class:`bench.corpus.Vectors`.
+    """
     store, model = lib.store, lib.embedder.name
-    vectors = np.empty((n, demo.vectors.shape[1]), dtype=np.float32)
+    given = vectors is not None
+    if vectors is None:
+        vectors = np.empty((n, demo.vectors.shape[1]), dtype=np.float32)
+    elif vectors.shape[0] != n:
+        raise ValueError(f"{vectors.shape[0]} vectors given for {n} papers")
     profile = Profile()
     pending: list[Paper] = []
     import_s = 0.0
     started = time.perf_counter()
     for i, (paper, vector) in enumerate(synthetic(demo, n, seed=seed)):
-        vectors[i] = vector
+        if not given:
+            vectors[i] = vector
         profile.observe(paper)
         pending.append(paper)
         if len(pending) == batch or i == n - 1:
