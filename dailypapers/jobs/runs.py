@@ -132,6 +132,11 @@ class JobRuns:
         with self.db.write() as conn:
             return int(conn.execute(stmt).rowcount or 0)
 
+    def get(self, run_id: str) -> JobRun | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
+        return _run(row) if row else None
+
     def attempts(self, job: str, slot: datetime) -> list[JobRun]:
         """The runs of ``job`` for schedule time ``slot``, first attempt first."""
         query = select(job_runs).where(job_runs.c.job == job, job_runs.c.slot == slot).order_by(job_runs.c.attempt)

@@ -79,7 +79,7 @@ def run_now(
         else:
             log.info("job %s done: %s", name, counts)
             runs.finish(run_id, "ok", counts=counts, now=clock())
-    return Outcome(name, "ran", next(r for r in runs.recent(name, limit=5) if r.id == run_id))
+    return Outcome(name, "ran", runs.get(run_id))
 
 
 class Scheduler:
