@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from functools import cached_property
+from typing import Protocol, TypeVar
 
 from dailypapers.accounts.service import Accounts
 from dailypapers.community.claims import Claims
@@ -44,6 +45,19 @@ from dailypapers.search.service import Search
 from dailypapers.search.vectors.embedder import Embedder, MiniLMEmbedder
 
 Counts = dict[str, tuple[int, int]]
+
+
+class _Changes(Protocol):
+    """What an import reports: how many papers it added and updated (what indexing then embeds)."""
+
+    @property
+    def added(self) -> int: ...
+
+    @property
+    def updated(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Changes)
 log = logging.getLogger(__name__)
 SECRET_META_KEY = "secret_key"
 LAST_ANNOUNCEMENT_KEY = "announcements:last_day"  # the newest day an announcement feed listed papers on
@@ -160,16 +174,9 @@ class Library:
         index: bool = True,
     ) -> IngestReport:
         """Import records (:meth:`Papers.ingest`), then embed and index the new and changed papers."""
-        try:
-            report = self.papers.ingest(records, added_at=added_at, progress=progress)
-        except SourceError as exc:  # what was read before the failure is stored: index it too
-            partial: IngestReport | None = getattr(exc, "report", None)
-            if index and partial and (partial.added or partial.updated):
-                self.search.update_index(progress=progress)
-            raise
-        if index and (report.added or report.updated):
-            self.search.update_index(progress=progress)
-        return report
+        return self._indexed_after(
+            lambda: self.papers.ingest(records, added_at=added_at, progress=progress), index, progress
+        )
 
     def ingest_announcements(
         self, records: Iterable[FeedRecord], *, progress: bool | None = None, index: bool = True
@@ -237,13 +244,22 @@ class Library:
     ) -> OaiReport:
         """Harvest arXiv's OAI-PMH sets (default: ``oai_sets``, else the archives of ``categories``), resumably
         (:mod:`dailypapers.papers.oai_harvest`), then index what changed unless ``index`` is False."""
-        try:
-            report = harvest_sets(
+        return self._indexed_after(
+            lambda: harvest_sets(
                 self.papers, self.store.meta, self.config, sets=sets, from_=from_, until=until,
                 metadata_prefix=metadata_prefix, progress=progress,
-            )  # fmt: skip
-        except SourceError as exc:  # the pages stored before the failure are kept: index them too
-            partial: OaiReport | None = getattr(exc, "report", None)
+            ),
+            index,
+            progress,
+        )  # fmt: skip
+
+    def _indexed_after(self, store: Callable[[], R], index: bool, progress: bool | None) -> R:
+        """Run the import ``store``, then (if ``index``) embed and index what it added or changed — also when it
+        fails: a :class:`SourceError` carries what was stored before the failure as ``report``, and that is kept."""
+        try:
+            report = store()
+        except SourceError as exc:
+            partial = getattr(exc, "report", None)
             if index and partial and (partial.added or partial.updated):
                 self.search.update_index(progress=progress)
             raise
