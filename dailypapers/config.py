@@ -14,6 +14,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dailypapers.config_checks import (
+    ConfigError,
+    category_list,
+    check_accounts,
+    check_jobs,
+    check_mail,
+    check_time_zone,
+)
+
+__all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "category_list", "load_config", "settings_markdown"]
 MIN_SECRET_LENGTH = 16
 
 
@@ -199,6 +209,48 @@ SETTINGS: tuple[Setting, ...] = (
         "Most matching rows a keyword search scores: rarer query words are kept first, common ones dropped beyond"
         " it, and a query of common words only is scored over the newest 2 x this many papers (docs/search.md).",
     ),
+    Setting(
+        "mailer",
+        "console",
+        "How email leaves: `smtp` (the server below), `console` (printed to standard output, for development) or"
+        " `none` (kept in the outbox, never sent).",
+    ),
+    Setting("mail_from", "dailypapers <dailypapers@localhost>", "Sender of every email (`Name <address>`)."),
+    Setting("smtp_host", "localhost", "SMTP server that sends email (`DAILYPAPERS_MAILER=smtp`)."),
+    Setting("smtp_port", 587, "Port of the SMTP server: 587 for STARTTLS, 465 for implicit TLS, 25 without TLS."),
+    Setting(
+        "smtp_security",
+        "starttls",
+        "`starttls` (upgrade the connection, RFC 3207), `tls` (TLS from the first byte, RFC 8314) or `none`"
+        " (plain text: only for a relay on the same machine).",
+    ),
+    Setting("smtp_username", "", "SMTP user name. Empty: no authentication."),
+    Setting("smtp_password", "", "SMTP password (keep it in the environment or a file only the service reads)."),
+    Setting("smtp_timeout", 30.0, "Seconds before an SMTP connection or command gives up."),
+    Setting(
+        "mail_retries",
+        5,
+        "Attempts of an email after temporary failures (SMTP 4xx, connection errors) before it is marked failed.",
+    ),
+    Setting(
+        "mail_backoff",
+        300.0,
+        "Seconds before the first retry of an email after a temporary failure; each further retry waits twice as long.",
+    ),
+    Setting(
+        "mail_max_failures",
+        3,
+        "Permanent failures (SMTP 5xx) in a row after which a subscription is disabled.",
+    ),
+    Setting("confirm_hours", 48, "Hours a subscription's confirmation link stays valid."),
+    Setting("digest_papers", 10, "Most papers in each section of a digest (trending, picks, saved searches)."),
+    Setting(
+        "digest_weekends",
+        False,
+        "Default for new subscriptions: send daily digests on Saturday and Sunday too (arXiv announces nothing"
+        " then). Each subscriber can change it.",
+    ),
+    Setting("recommend_days", 14, "How recent (days since added) a paper must be to be recommended."),
     Setting("log_level", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
 )
 
@@ -252,6 +304,21 @@ class Config:
     rrf_k: int = 60
     candidates: int = 100
     keyword_budget: int = 10000
+    mailer: str = "console"
+    mail_from: str = "dailypapers <dailypapers@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)  # never in a log line
+    smtp_timeout: float = 30.0
+    mail_retries: int = 5
+    mail_backoff: float = 300.0
+    mail_max_failures: int = 3
+    confirm_hours: int = 48
+    digest_papers: int = 10
+    digest_weekends: bool = False
+    recommend_days: int = 14
     log_level: str = "INFO"
 
     @property
@@ -267,10 +334,6 @@ class Config:
     @property
     def vector_dir(self) -> Path:
         return self.data_dir / "vectors"
-
-
-class ConfigError(ValueError):
-    """A setting with a value that cannot be used; the message names the variable."""
 
 
 def _coerce(setting: Setting, raw: Any, target: type) -> Any:
@@ -311,65 +374,17 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         )
     if 0 < len(values["secret_key"]) < MIN_SECRET_LENGTH:
         raise ConfigError(f"DAILYPAPERS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters (or empty)")
-    _check_accounts(values)
-    _check_time_zone(values["time_zone"])
+    check_accounts(values)
+    check_time_zone(values["time_zone"])
     if values["vote_rate_limit"] < 0:
         raise ConfigError("DAILYPAPERS_VOTE_RATE_LIMIT must be 0 (no limit) or a positive number of votes a minute")
     if values["submission_window_days"] < 0:
         raise ConfigError("DAILYPAPERS_SUBMISSION_WINDOW_DAYS must be 0 (any age) or a positive number of days")
     if values["keyword_budget"] < 1:
         raise ConfigError("DAILYPAPERS_KEYWORD_BUDGET must be a positive number of rows")
-    _check_jobs(values)
+    check_jobs(values)
+    check_mail(values)
     return Config(**values)
-
-
-def _check_jobs(values: dict[str, Any]) -> None:
-    """The settings of the embedding tier, the scheduled jobs and the OAI-PMH harvest."""
-    if values["embed_model"] not in ("minilm", "static"):
-        raise ConfigError("DAILYPAPERS_EMBED_MODEL must be minilm or static")
-    if values["embed_device"] not in ("auto", "cuda", "cpu"):
-        raise ConfigError("DAILYPAPERS_EMBED_DEVICE must be auto, cuda or cpu")
-    if values["job_retries"] < 0 or values["job_backoff"] < 0:
-        raise ConfigError("DAILYPAPERS_JOB_RETRIES and DAILYPAPERS_JOB_BACKOFF must be 0 or positive")
-    if values["oai_delay"] < 0:
-        raise ConfigError("DAILYPAPERS_OAI_DELAY must be 0 or a positive number of seconds")
-    if values["oai_from"] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", values["oai_from"]):
-        raise ConfigError(f"DAILYPAPERS_OAI_FROM must be a date such as 2026-11-30, got {values['oai_from']!r}")
-
-
-def category_list(raw: str) -> list[str]:
-    """The categories (or sets) of a space- or comma-separated setting, in order, without repeats."""
-    return list(dict.fromkeys(part for part in re.split(r"[\s,]+", raw) if part))
-
-
-def _check_time_zone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"DAILYPAPERS_TIME_ZONE must be an IANA time zone such as UTC or Europe/Berlin, got {name!r}"
-        ) from None
-
-
-def _check_accounts(values: dict[str, Any]) -> None:
-    """The settings of accounts and the security layer, each with a message naming its variable."""
-    from limits import parse
-
-    if values["signup"] not in ("open", "invite", "closed"):
-        raise ConfigError("DAILYPAPERS_SIGNUP must be open, invite or closed")
-    for name in ("session_days", "invite_days", "max_body_bytes"):
-        if values[name] < 1:
-            raise ConfigError(f"DAILYPAPERS_{name.upper()} must be a positive number")
-    for name in ("login_rate_limit", "signup_rate_limit", "comment_rate_limit", "submit_rate_limit"):
-        if values[name] != "0":
-            try:
-                parse(values[name])
-            except ValueError:
-                raise ConfigError(
-                    f"DAILYPAPERS_{name.upper()} must be a rate such as '10/minute' or '5/hour' (0: no limit)"
-                ) from None
 
 
 def settings_markdown() -> str:

@@ -2,7 +2,8 @@
 
 The tables are created by the numbered migrations of :mod:`dailypapers.db.migrations` (0002 votes, 0004 accounts
 and rate limits, 0005 the community: submissions, links, comments, hidden papers, collections, claims; 0006
-the runs of scheduled jobs), written
+the runs of scheduled jobs; 0007 the inbox: feedback, interests, taste models, feed tokens, saved searches,
+subscriptions and the outbox), written
 per backend because a migration, once landed, must never change; these definitions are
 what the queries are compiled from, and ``tests/db/test_schema.py`` checks that they match what the migrations
 create, column by column, on both backends.
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -256,14 +258,107 @@ job_runs = Table(  # one run of a named job; a scheduled run's (job, slot, attem
     Column("pid", Integer, nullable=False),
 )
 
+paper_feedback = Table(  # "not for me": a paper its user wants fewer of (a negative recommendation signal)
+    "paper_feedback",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("kind", Text, nullable=False),  # "not_for_me"
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+interests = Table(  # the cold start: what a user picked before (or beside) any upvote
+    "interests",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("categories", Text, nullable=False, default=""),  # space-separated arXiv categories
+    Column("keywords", Text, nullable=False, default=""),  # comma-separated phrases as the user wrote them
+    Column("paper_ids", Text, nullable=False, default=""),  # space-separated arXiv ids of seed papers
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+taste_models = Table(  # a user's recommendation model for one embedding model: a cache, rebuilt from the signals
+    "taste_models",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("state", LargeBinary, nullable=False),  # see dailypapers.search.recommend
+    Column("positives", Integer, nullable=False),
+    Column("negatives", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+feed_tokens = Table(  # the secret in the URL of a private Atom feed of one's picks
+    "feed_tokens",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", Text, nullable=False, unique=True),  # SHA-256 of the token: a stolen table opens no feed
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+saved_searches = Table(
+    "saved_searches",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("filters", Text, nullable=False, default="{}"),  # JSON object of the search's filters
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+subscriptions = Table(  # an email subscription, with or without an account
+    "subscriptions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False, unique=True),  # as dailypapers.mail.addresses normalised it
+    Column("user_id", ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    Column("status", Text, nullable=False, index=True),  # "pending", "active", "unsubscribed" or "disabled"
+    Column("frequency", Text, nullable=False),  # "daily" or "weekly"
+    Column("time_zone", Text, nullable=False),  # IANA name
+    Column("send_hour", Integer, nullable=False),  # 0-23, local time
+    Column("weekends", Boolean, nullable=False, default=False),  # daily digests on Saturday and Sunday too
+    Column("sections", Text, nullable=False),  # space-separated: trending picks saved categories
+    Column("categories", Text, nullable=False, default=""),  # space-separated arXiv categories
+    Column("nonce", Text, nullable=False),  # changes when a signed link is used: older links are spent
+    Column("failures", Integer, nullable=False, default=0),  # permanent delivery failures in a row
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("confirmed_at", UtcDateTime),
+    Column("unsubscribed_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+outbox = Table(  # every email, recorded before it is sent; (subscription_id, kind, period) is unique
+    "outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("subscription_id", ForeignKey("subscriptions.id", ondelete="SET NULL")),
+    Column("kind", Text, nullable=False),  # "confirm", "digest", "test"
+    Column("period", Text, nullable=False),  # a digest's day or ISO week ("2026-12-02", "2026-W49"); else a key
+    Column("recipient", Text, nullable=False),
+    Column("message", Text, nullable=False),  # the whole RFC 5322 message, exactly as it is sent
+    Column("message_id", Text, nullable=False),
+    Column("status", Text, nullable=False),  # "pending", "sending", "sent" or "failed"
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+
 # db copy: plain tables in write order (a parent before the tables that reference it); papers and embeddings
 # are copied by the paper stores. rate_limits is not copied: counters of a few minutes mean nothing elsewhere.
 COPY_ORDER: tuple[Table, ...] = (
     meta, users, sessions, api_tokens, invites, votes,
     submissions, paper_links, hidden_papers, comments, collections, collection_items, claims, job_runs,
+    paper_feedback, interests, feed_tokens, saved_searches, subscriptions, outbox,
 )  # fmt: skip
-NOT_COPIED: tuple[Table, ...] = (rate_limits,)
+# taste_models: a per-user cache, rebuilt from votes, collections and feedback when missing.
+NOT_COPIED: tuple[Table, ...] = (rate_limits, taste_models)
 STORE_OWNED: tuple[Table, ...] = (papers, authors, paper_authors)
 PAPER_KEYED: dict[str, str] = {
-    t.name: "paper_pk" for t in (votes, submissions, paper_links, hidden_papers, comments, collection_items, claims)
+    t.name: "paper_pk"
+    for t in (votes, submissions, paper_links, hidden_papers, comments, collection_items, claims, paper_feedback)
 }

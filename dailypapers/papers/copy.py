@@ -45,7 +45,7 @@ COPIED_TABLES = {
     "paper_categories": "with the papers",
     "embeddings": "per model, re-keyed by paper id",
     **{t.name: "table-driven, rows as they are" for t in COPY_ORDER},
-    **{t.name: "not copied (short-lived counters)" for t in NOT_COPIED},
+    **{t.name: "not copied (short-lived counters, caches rebuilt on use)" for t in NOT_COPIED},
 }
 UNCOMPARED = ("authors", "embeddings", *(t.name for t in NOT_COPIED))  # embeddings: compared per model instead
 

@@ -244,7 +244,8 @@ def test_db_migrate(tmp_path: Path) -> None:
         "applied 0004_accounts",
         "applied 0005_community",
         "applied 0006_jobs",
-        "sqlite database up to date (5 migration(s) applied)",
+        "applied 0007_inbox",
+        "sqlite database up to date (6 migration(s) applied)",
     ]
     again = cli(env_for(tmp_path), "db", "migrate")
     assert again.output.splitlines() == ["sqlite database up to date (0 migration(s) applied)"]
