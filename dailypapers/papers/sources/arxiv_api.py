@@ -36,7 +36,7 @@ from dailypapers.papers.models import (
     parse_arxiv_id,
     utc_field,
 )
-from dailypapers.papers.sources.base import Record, Rejected, SourceError, xml_text
+from dailypapers.papers.sources.base import Record, Rejected, SourceError, parse_untrusted_xml, xml_text
 from dailypapers.papers.sources.polite import ClientOptions, PoliteClient, Retry, retry_after
 
 if TYPE_CHECKING:
@@ -132,11 +132,10 @@ def paper_from_entry(entry: ET.Element) -> Paper:
 
 
 def parse_feed(body: bytes, page: int) -> tuple[int | None, list[Record]]:
-    """``(totalResults, records)`` of one Atom page; raises :class:`SourceError` for bad XML or an error entry."""
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise SourceError(f"arXiv API page {page}: malformed XML ({exc})") from None
+    """``(totalResults, records)`` of one Atom page; raises :class:`SourceError` for bad or hostile XML or an error
+    entry."""
+    # defusedxml: an Atom page declares no DTD or entities, so one that does (billion laughs, XXE) is refused.
+    root = parse_untrusted_xml(body, f"arXiv API page {page}", expected="an Atom page")
     if root.tag != f"{_A}feed":
         raise SourceError(f"arXiv API page {page}: not an Atom feed (root element {root.tag!r})")
     entries = root.findall(f"{_A}entry")

@@ -182,7 +182,7 @@ def test_page_that_stays_empty_stops_with_a_warning(arxiv_server: FakeArxiv, cap
 
 def test_malformed_xml_names_the_page(arxiv_server: FakeArxiv) -> None:
     arxiv_server.script = [None, (200, ATOM, fixture_bytes("arxiv_page2.xml")[:500])]
-    with pytest.raises(SourceError, match="page 2: malformed XML"):
+    with pytest.raises(SourceError, match="page 2: not well-formed XML"):
         fetch(arxiv_server)
 
 
@@ -230,3 +230,17 @@ def test_parse_feed_without_network() -> None:
     assert total == 5 and len(records) == 1
     with pytest.raises(SourceError, match="page 7: not an Atom feed"):
         parse_feed(b"<html><body>maintenance</body></html>", page=7)
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<!DOCTYPE feed [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',  # billion laughs
+        '<!DOCTYPE feed [<!ENTITY x SYSTEM "file:///etc/passwd">]>',  # an external entity (XXE)
+    ],
+    ids=["entity-expansion", "external-entity"],
+)
+def test_hostile_xml_is_refused(declaration: str) -> None:
+    body = f'<?xml version="1.0"?>{declaration}<feed xmlns="http://www.w3.org/2005/Atom"><title>&b;</title></feed>'
+    with pytest.raises(SourceError, match="refused hostile XML: arXiv API page 4 has a"):
+        parse_feed(body.encode(), page=4)
