@@ -94,6 +94,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Paper submissions per user and per client address (`limits` syntax; `0`: no limit).",
     ),
     Setting(
+        "subscribe_rate_limit",
+        "10/hour",
+        "Email subscription requests (`/subscribe`, `POST /api/subscriptions`) per client address (`limits` syntax;"
+        " `0`: no limit). Each address also gets at most one confirmation email an hour, whoever asks.",
+    ),
+    Setting(
         "submission_window_days",
         14,
         "Days after its first arXiv version that a paper may still be submitted (Hugging Face uses 14; `0`: any age).",
@@ -275,6 +281,7 @@ class Config:
     signup_rate_limit: str = "5/hour"
     comment_rate_limit: str = "10/minute"
     submit_rate_limit: str = "20/hour"
+    subscribe_rate_limit: str = "10/hour"
     submission_window_days: int = 14
     max_body_bytes: int = 1048576
     demo_corpus: str = ""  # a str, not a Path: Path("") would be "." (empty means the packaged demo)

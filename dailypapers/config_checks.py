@@ -50,7 +50,8 @@ def check_accounts(values: dict[str, Any]) -> None:
     for name in ("session_days", "invite_days", "max_body_bytes"):
         if values[name] < 1:
             raise ConfigError(f"DAILYPAPERS_{name.upper()} must be a positive number")
-    for name in ("login_rate_limit", "signup_rate_limit", "comment_rate_limit", "submit_rate_limit"):
+    rates = ("login_rate_limit", "signup_rate_limit", "comment_rate_limit", "submit_rate_limit", "subscribe_rate_limit")
+    for name in rates:
         if values[name] != "0":
             try:
                 parse(values[name])

@@ -63,6 +63,8 @@ def filters_json(filters: Filters) -> dict[str, Any]:
         "until": iso_date(filters.until),
         "category": filters.category,
         "author": filters.author,
+        "added_since": iso_date(filters.added_since),
+        "added_until": iso_date(filters.added_until),
     }
 
 

@@ -17,12 +17,17 @@ LEVELS = {
     "papers": 2,
     "search": 3,
     "accounts": 4, "community": 4,
+    "mail": 4.5,  # above accounts/community (a digest names users and papers), below the library that wires it
     "library": 5,
     "jobs": 6, "demo": 6,
     "serialize": 5,
     "web": 7, "cli": 7,
 }  # fmt: skip
-SAME = {"cli_users": "cli", "cli_jobs": "cli"}  # modules that belong to another part
+# modules that belong to another part
+SAME = {
+    **{f"cli_{name}": "cli" for name in ("users", "jobs", "mail", "digest", "ingest")},
+    "config_checks": "config",
+}
 
 
 def _part(module: str) -> str:

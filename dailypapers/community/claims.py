@@ -12,6 +12,7 @@ Users are passed in as plain ids (the community domain does not import accounts)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -87,9 +88,12 @@ def _check_id(claim_id: str) -> str:
 class Claims:
     """Authorship claims on the configured database (papers materialised by the store)."""
 
-    def __init__(self, db: Database, store: Store) -> None:
+    def __init__(
+        self, db: Database, store: Store, on_signal: Callable[[str, Sequence[int]], None] | None = None
+    ) -> None:
         self.db = db
         self.store = store
+        self.on_signal = on_signal  # (user id, paper keys): a claim was approved (recommendations)
 
     # -- claiming ------------------------------------------------------------------------------------------------
     def claim(self, paper_pk: int, user_id: str, author_name: str) -> Claim:
@@ -153,7 +157,10 @@ class Claims:
                 raise Conflict(f"'{found.author_name[:200]}' is claimed by another user already.")
             values = {"status": status, "decided_by": admin_id, "decided_at": datetime.now(UTC)}
             conn.execute(update(claims).where(claims.c.id == found.id).values(values))
-            return self._get(conn, found.id)
+            decided = self._get(conn, found.id)
+        if self.on_signal is not None and status == "approved":
+            self.on_signal(decided.user_id, [decided.paper_pk])
+        return decided
 
     # -- reading -------------------------------------------------------------------------------------------------
     def pending(self, limit: int = 100, offset: int = 0) -> list[Claim]:

@@ -20,6 +20,7 @@ The rules hold for every caller (pages, JSON API, CLI), so they live here:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -138,8 +139,13 @@ def _readable(row: Any, viewer_id: str | None) -> bool:
 class Collections:
     """The collections of the configured database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_signal: Callable[[str, Sequence[int]], None] | None = None) -> None:
         self.db = db
+        self.on_signal = on_signal  # (user id, paper keys): papers saved or unsaved (recommendations)
+
+    def _signal(self, user_id: str, pks: Sequence[int]) -> None:
+        if self.on_signal is not None and pks:
+            self.on_signal(user_id, pks)
 
     # -- collections --------------------------------------------------------------------------------------------
     def create(self, user_id: str, name: str, description: str = "", public: bool = False) -> Collection:
@@ -190,8 +196,11 @@ class Collections:
         """Delete the owner's collection and its items."""
         with self.db.write() as conn:
             self._own(conn, collection_id, user_id)
+            held = select(items_t.c.paper_pk).where(items_t.c.collection_id == collection_id)
+            removed = [int(pk) for pk in conn.execute(held).scalars()]
             conn.execute(delete(items_t).where(items_t.c.collection_id == collection_id))
             conn.execute(delete(collections).where(collections.c.id == collection_id))
+        self._signal(user_id, removed)
 
     def get(self, collection_id: str, viewer_id: str | None) -> Collection:
         """The collection, if ``viewer_id`` may read it (its owner; anybody when public); else :class:`NotFound`."""
@@ -262,7 +271,8 @@ class Collections:
                 )
             )
             self._touch(conn, collection_id)
-            return True
+        self._signal(user_id, [int(paper_pk)])
+        return True
 
     def remove(self, collection_id: str, user_id: str, paper_pk: int) -> bool:
         """Take the paper out (the papers after it move up one); False when it was not in the collection."""
@@ -277,7 +287,8 @@ class Collections:
             after = items_t.c.position > position
             conn.execute(self._shift(collection_id, after, -1))
             self._touch(conn, collection_id)
-            return True
+        self._signal(user_id, [int(paper_pk)])
+        return True
 
     def set_note(self, collection_id: str, user_id: str, paper_pk: int, note: str) -> None:
         """Replace the note of a paper in the collection (empty: no note)."""

@@ -10,7 +10,7 @@ to the paper's number of votes in the same transaction, so a paper's upvotes (``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -32,8 +32,9 @@ def check_voter(voter: str) -> str:
 class Votes:
     """Upvotes on the configured database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_signal: Callable[[str, Sequence[int]], None] | None = None) -> None:
         self.db = db
+        self.on_signal = on_signal  # (user id, paper keys): a signed-in user's upvotes changed (recommendations)
 
     def cast(self, paper_id: str, voter: str, up: bool) -> int | None:
         """Record (``up``) or withdraw ``voter``'s upvote of paper ``paper_id``, idempotently, in one transaction.
@@ -49,7 +50,10 @@ class Votes:
             else:
                 conn.execute(delete(votes).where(votes.c.paper_pk == pk, votes.c.voter == voter))
             total = select(papers.c.upvotes + papers.c.votes_count).where(papers.c.pk == pk)
-            return int(conn.execute(total).scalar_one())
+            upvotes = int(conn.execute(total).scalar_one())
+        if self.on_signal is not None and voter.startswith("user:"):
+            self.on_signal(voter.removeprefix("user:"), [int(pk)])
+        return upvotes
 
     def voted(self, voter: str, paper_pks: Sequence[int]) -> set[int]:
         """The keys among ``paper_pks`` of the papers ``voter`` has upvoted."""

@@ -86,6 +86,22 @@ def index_embed(lib: Library) -> Counts:
     return {"embedded": embedded, "model": lib.embedder.name}
 
 
+def digest_send(lib: Library) -> Counts:
+    """Record the email digest of every due subscription in the outbox, then deliver it (``lib.digests``)."""
+    return lib.digests.send_due().counts()
+
+
+def mail_deliver(lib: Library) -> Counts:
+    """Deliver the due email of the outbox: retries after temporary failures, mail left by a stopped sender."""
+    report = lib.deliver_mail()
+    counts: Counts = {"sent": report.sent, "retried": report.retried, "failed": report.failed}
+    if report.skipped_locked:
+        counts["note"] = "another delivery holds the lock 'mail'"
+    if report.held or report.recovered:
+        counts.update(held=report.held, recovered=report.recovered)
+    return counts
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -94,6 +110,11 @@ JOBS: dict[str, Job] = {
         Job("ingest.oai", "OAI-PMH harvest of changed metadata (resumable)", INGEST_LOCK, ingest_oai),
         Job("ingest.arxiv", "the arXiv API query DAILYPAPERS_INGEST_QUERY", INGEST_LOCK, ingest_arxiv),
         Job("index.embed", "embed new and changed papers", "index.embed", index_embed),
+        Job("digest.send", "email the digests that are due (each subscriber's own hour)", "digest.send", digest_send),
+        # its own lock name: deliver() takes the lock "mail" itself, and a second flock of one name in one process
+        # would find it held
+        Job("mail.deliver", "deliver due email: retries, and mail a stopped sender left", "mail.deliver",
+            mail_deliver),
     )
 }  # fmt: skip
 

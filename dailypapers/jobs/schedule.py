@@ -26,6 +26,8 @@ from dailypapers.config import ConfigError
 # missed while the worker was down; embedding every 10 minutes makes new papers searchable by meaning soon after.
 DEFAULT_SCHEDULE = (
     "ingest.announcements=15 * * * *; ingest.oai=0 3 * * *; ingest.arxiv=0 4 * * *; index.embed=*/10 * * * *"
+    "; digest.send=5 * * * *"  # hourly: each subscriber has a send hour of their own, in their own time zone
+    "; mail.deliver=*/5 * * * *"  # retries (first after DAILYPAPERS_MAIL_BACKOFF = 300 s) go out within 5 minutes
 )
 
 

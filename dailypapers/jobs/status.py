@@ -58,6 +58,7 @@ class Status:
     last_announcement_day: str | None
     schedule_error: str | None
     jobs: list[JobStatus] = field(default_factory=list)
+    outbox: dict[str, int] = field(default_factory=dict)  # email entries per status (docs/mail.md)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class Status:
             "lastAnnouncementDay": self.last_announcement_day,
             "scheduleError": self.schedule_error,
             "jobs": [j.as_json() for j in self.jobs],
+            "outbox": self.outbox,
         }
 
 
@@ -118,6 +120,7 @@ def instance_status(lib: Library, now: datetime | None = None) -> Status:
         last_announcement_day=lib.store.meta.get(LAST_ANNOUNCEMENT_KEY),
         schedule_error=schedule_error,
         jobs=jobs,
+        outbox=lib.outbox.counts(),
     )
 
 
@@ -149,6 +152,7 @@ def status_lines(status: Status) -> list[str]:
         f"vector index      {human_bytes(status.index_bytes) if status.index_bytes is not None else 'in the database'}",
         f"database          {human_bytes(status.database_bytes)}",
         f"last announcement {status.last_announcement_day or 'none yet'}",
+        f"outbox            {', '.join(f'{n:,} {s}' for s, n in status.outbox.items()) or 'empty'}",
     ]  # fmt: skip
     if status.schedule_error:
         lines.append(f"schedule          INVALID: {status.schedule_error}")

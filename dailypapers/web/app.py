@@ -27,6 +27,7 @@ from dailypapers.web.routes import (
     account_api,
     accounts,
     admin_status,
+    alerts,
     allow_head,
     api,
     authors,
@@ -36,6 +37,7 @@ from dailypapers.web.routes import (
     collections_api,
     comments,
     comments_api,
+    for_you,
     hf,
     moderation,
     pages,
@@ -43,6 +45,7 @@ from dailypapers.web.routes import (
     profiles,
     search,
     submissions,
+    subscriptions,
     trending,
     votes,
 )
@@ -89,6 +92,7 @@ def rate_limits_of(lib: Library) -> RateLimits:
         "vote": vote,
         "comment": c.comment_rate_limit,
         "submit": c.submit_rate_limit,
+        "subscribe": c.subscribe_rate_limit,
     }
     return RateLimits(lib.db, named)
 
@@ -194,3 +198,10 @@ def include_routes(app: FastAPI) -> None:
     app.include_router(admin_status.router)  # /admin/status, POST /admin/jobs/{name}/run
     app.include_router(admin_status.api_router)  # /api/admin/status
     app.include_router(submissions.router)  # /submit, /api/submissions, POST /papers/{id}/links, /api/links/{id}
+    # the inbox (issue 12): /subscribe…, /unsubscribe…, /subscription/manage, /account/subscription
+    app.include_router(subscriptions.router)
+    app.include_router(subscriptions.api_router)  # POST /api/subscriptions, GET|PATCH /api/subscriptions/me
+    app.include_router(alerts.router)  # /alerts, POST /saved-searches, POST /saved-searches/{id}/delete
+    app.include_router(alerts.api_router)  # /api/alerts, /api/saved-searches…
+    app.include_router(for_you.router)  # /for-you, /feeds/for-you/{token}.atom, /account/interests, not-for-me
+    app.include_router(for_you.api_router)  # /api/for-you, POST|DELETE /api/feedback/{paper id}

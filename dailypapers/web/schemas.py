@@ -52,6 +52,8 @@ class FiltersOut(BaseModel):
     until: str | None
     category: str | None
     author: str | None
+    added_since: str | None = Field(None, description="Only papers added here on or after this day.")
+    added_until: str | None = Field(None, description="Only papers added here on or before this day.")
 
 
 class SearchOut(BaseModel):

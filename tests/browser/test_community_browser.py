@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from tests.browser.png import is_blank
 from tests.demo import DEMO_CORPUS, DEMO_DAYS, DROPOUT_TITLE, running_server
 from tests.fakes_arxiv import FakePaper, arxiv_by_id, days_ago
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 ARTIFACTS = Path(os.environ.get("DAILYPAPERS_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 SUBMITTED = FakePaper("2611.04242", "Sparse Mixtures of Curious Experts", days_ago(2), authors=("Grace Hopper",))
@@ -34,13 +32,6 @@ PAYLOAD = (
     "[click](javascript:window.__pwned=3) and **bold** with `code`"
 )
 pytestmark = pytest.mark.slow
-
-if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-    if os.environ.get("DAILYPAPERS_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"{CHROMIUM} is required (apt-get install chromium)")
-    pytest.skip("Debian chromium is not installed", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +50,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env = {"DAILYPAPERS_ARXIV_API_URL": arxiv.url, "DAILYPAPERS_ARXIV_DELAY": "0.1"}
         with running_server(config, env=env) as base:
             yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield b
-        b.close()
 
 
 def watch(page: object) -> list[str]:

@@ -55,7 +55,7 @@ def test_default_schedule_names_every_job() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("ingest.nope=* * * * *", "unknown job 'ingest.nope'; the jobs are index.embed, ingest.announcements"),
+        ("ingest.nope=* * * * *", f"unknown job 'ingest.nope'; the jobs are {', '.join(sorted(JOBS))}"),
         ("index.embed=61 * * * *", "'61 * * * *' (for index.embed) is not a five-field cron expression"),
         ("index.embed=* * * *", "is not a five-field cron expression"),
         ("index.embed", "'index.embed' is not job=cron"),

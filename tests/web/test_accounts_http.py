@@ -45,7 +45,7 @@ def test_sign_up_log_in_tokens_and_log_out(db_config: Config) -> None:
         r = browser.post(
             "/signup", data={"username": "Ada", "email": "ada@example.org", "password": PASSWORD, "csrf_token": token}
         )
-        assert r.status_code == 303 and r.headers["location"] == "/"
+        assert r.status_code == 303 and r.headers["location"] == "/account/interests?welcome=1"  # the cold start
         cookie = r.headers["set-cookie"]
         assert "dp_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         first_session = browser.cookies["dp_session"]

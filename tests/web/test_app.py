@@ -42,7 +42,7 @@ def test_openapi_documents_the_api(http: httpx.Client) -> None:
         assert path in paths, path
     search = paths["/api/search"]["get"]
     params = {p["name"]: p for p in search["parameters"]}
-    assert set(params) == {"q", "since", "until", "category", "author", "mode", "p"}
+    assert set(params) == {"q", "since", "until", "category", "author", "mode", "p", "added_since", "added_until"}
     assert all(p.get("description") for p in params.values())
     assert params["mode"]["schema"]["enum"] == ["hybrid", "keyword", "semantic"]
     # Parameters are documented exactly as the server checks them (schemathesis sends what the schema allows).

@@ -109,7 +109,8 @@ def test_filters(extra_http: httpx.Client) -> None:
     assert ids(until="2013-01-01") == {"1207.0580", "hep-th/9901001"}
     assert ids(since="2014-01-01", until="2016-01-01", category="cs") == {"1512.03385", "1412.6980"}
     data = extra_http.get("/api/search", params={"q": "learning", "author": "Kingma", "since": "2014-01-01"}).json()
-    assert data["filters"] == {"since": "2014-01-01", "until": None, "category": None, "author": "Kingma"}
+    assert data["filters"] == {"since": "2014-01-01", "until": None, "category": None, "author": "Kingma",
+                               "added_since": None, "added_until": None}  # fmt: skip
     page = extra_http.get("/search", params={"q": "learning networks", "author": "hinton", "since": "", "until": ""})
     assert [t for _, t in titles(page.text)] == [
         "Improving neural networks by preventing co-adaptation of feature detectors"

@@ -42,7 +42,9 @@ class UpsertCounts:
 
 @dataclass(frozen=True)
 class Filters:
-    """Search filters. Dates apply to the paper's display date (arXiv publication day, else day added).
+    """Search filters. ``since``/``until`` apply to the paper's display date (arXiv publication day, else day
+    added); ``added_since``/``added_until`` to the day it was added here (``added_at``: what saved-search alerts
+    ask for, "new on this site since Monday", whatever the paper's own date).
 
     ``category`` matches any of the paper's categories; ``author`` is a case-insensitive substring of any
     author's name.
@@ -52,10 +54,13 @@ class Filters:
     until: date | None = None
     category: str | None = None
     author: str | None = None
+    added_since: date | None = None
+    added_until: date | None = None
 
     @property
     def active(self) -> bool:
-        return any(v is not None for v in (self.since, self.until, self.category, self.author))
+        values = (self.since, self.until, self.category, self.author, self.added_since, self.added_until)
+        return any(v is not None for v in values)
 
 
 @dataclass

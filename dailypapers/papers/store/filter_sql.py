@@ -1,4 +1,4 @@
-"""The SQL ``WHERE`` clause for search filters (dates, category, author), written once for both backends.
+"""The SQL ``WHERE`` clause for search filters (display and added days, category, author), for both backends.
 
 The two databases differ only in their parameter placeholder, their substring function and how a date is passed;
 a :class:`Dialect` carries those. Every user value is a bound parameter, and a category is matched exactly or as a
@@ -53,9 +53,15 @@ def filter_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[st
     ph = dialect.param
     clauses: list[str] = []
     args: list[Any] = []
-    for day, op in ((filters.since, ">="), (filters.until, "<=")):
+    days = (
+        ("display_date", filters.since, ">="),
+        ("display_date", filters.until, "<="),
+        ("added_at", filters.added_since, ">="),
+        ("added_at", filters.added_until, "<="),
+    )
+    for column, day, op in days:
         if day:
-            clauses.append(f"{alias}.display_date {op} {ph}")
+            clauses.append(f"{alias}.{column} {op} {ph}")
             args.append(day.isoformat() if dialect.dates_as_text else day)
     if filters.category:
         clauses.append(
@@ -82,11 +88,17 @@ def filter_pks_sql(filters: Filters, dialect: Dialect, among: Collection[int] | 
 
 def newest_pk_sql(filters: Filters, dialect: Dialect) -> tuple[str, list[Any]]:
     """A query whose one row and column ``pk`` is the key of the newest paper within the dates of ``filters`` (any
-    date when they have none): where a keyword search of common words only ends its window of newest rows."""
-    if not (filters.since or filters.until):
+    date when they have none): where a keyword search of common words only ends its window of newest rows.
+
+    With only added-day bounds the newest row is found on the index of ``added_at`` (papers_added_at), as a
+    display-day bound is found on that of ``display_date``."""
+    dates = Filters(since=filters.since, until=filters.until, added_since=filters.added_since,
+                    added_until=filters.added_until)  # fmt: skip
+    if not dates.active:
         return "SELECT max(pk) AS pk FROM papers", []
-    where, args = filter_sql(Filters(since=filters.since, until=filters.until), dialect)
-    return f"SELECT p.pk AS pk FROM papers p WHERE {where} ORDER BY p.display_date DESC, p.pk DESC LIMIT 1", args
+    where, args = filter_sql(dates, dialect)
+    order = "p.display_date DESC, p.pk DESC" if filters.since or filters.until else "p.added_at DESC, p.pk DESC"
+    return f"SELECT p.pk AS pk FROM papers p WHERE {where} ORDER BY {order} LIMIT 1", args
 
 
 def like_escape(text: str) -> str:

@@ -185,6 +185,8 @@ class SearchRequest:
     category: str
     author: str
     filters: Filters
+    added_since: str = ""
+    added_until: str = ""
 
 
 QueryParam = Annotated[
@@ -202,6 +204,8 @@ ModeParam = Annotated[
 ]
 _SINCE = "Only papers dated on or after this day (YYYY-MM-DD); not later than `until`."
 _UNTIL = "Only papers dated on or before this day (YYYY-MM-DD)."
+_ADDED_SINCE = "Only papers added to this site on or after this day (YYYY-MM-DD), whatever their own date."
+_ADDED_UNTIL = "Only papers added to this site on or before this day (YYYY-MM-DD)."
 _BLANK = " Empty: no limit (what the search form sends)."
 
 
@@ -214,6 +218,8 @@ def _search_request(
     author: str | None,
     mode: str,
     p: int,
+    added_since: date | None = None,
+    added_until: date | None = None,
 ) -> SearchRequest:
     limit = get_library(request).config.max_query_length  # a configured limit below the documented one
     if len(q) > limit:
@@ -223,9 +229,13 @@ def _search_request(
         until=until,
         category=(category or "").strip() or None,
         author=(author or "").strip() or None,
+        added_since=added_since,
+        added_until=added_until,
     )
     if since and until and since > until:
         raise BadRequest("'since' must not be later than 'until'.")
+    if added_since and added_until and added_since > added_until:
+        raise BadRequest("'added_since' must not be later than 'added_until'.")
     return SearchRequest(
         q,
         mode,
@@ -235,6 +245,8 @@ def _search_request(
         category or "",
         author or "",
         filters,
+        added_since.isoformat() if added_since else "",
+        added_until.isoformat() if added_until else "",
     )
 
 
@@ -247,9 +259,11 @@ def search_request(
     author: AuthorParam = None,
     mode: ModeParam = "hybrid",
     p: PageParam = 1,
+    added_since: Annotated[IsoDate | None, Query(description=_ADDED_SINCE)] = None,
+    added_until: Annotated[IsoDate | None, Query(description=_ADDED_UNTIL)] = None,
 ) -> SearchRequest:
     """Search parameters of ``/api/search``, checked: dates, query length."""
-    return _search_request(request, q, since, until, category, author, mode, p)
+    return _search_request(request, q, since, until, category, author, mode, p, added_since, added_until)
 
 
 def form_search_request(
@@ -261,9 +275,11 @@ def form_search_request(
     author: AuthorParam = None,
     mode: ModeParam = "hybrid",
     p: PageParam = 1,
+    added_since: Annotated[FormDate, Query(description=_ADDED_SINCE + _BLANK)] = None,
+    added_until: Annotated[FormDate, Query(description=_ADDED_UNTIL + _BLANK)] = None,
 ) -> SearchRequest:
     """Search parameters of the ``/search`` page: as :func:`search_request`, but an empty date is no limit."""
-    return _search_request(request, q, since, until, category, author, mode, p)
+    return _search_request(request, q, since, until, category, author, mode, p, added_since, added_until)
 
 
 SearchRequestDep = Annotated[SearchRequest, Depends(search_request)]

@@ -77,7 +77,8 @@ def signup(
         response = render(request, "signup.html", {**context, "error": exc.message}, status_code=exc.status)
         response.headers.update(exc.headers)
         return response
-    return signed_in(request, user, next_url=next_url)
+    # The cold start of recommendations: a new reader picks categories and keywords before any upvote.
+    return signed_in(request, user, next_url=next_url or "/account/interests?welcome=1")
 
 
 @router.get("/login", summary="The log-in form")

@@ -55,6 +55,8 @@ SHAREABLE_URL = 8000
 _Q = "What to look for: words, a title, an arXiv id or URL, or a whole abstract"
 _LONG = f" (at most {MAX_QUERY_LENGTH:,} characters; a longer text gets the page back with a message)."
 _SINCE, _UNTIL = "Only papers dated on or after this day (YYYY-MM-DD).", "Only papers dated on or before this day."
+_ADDED_SINCE = "Only papers added to this site on or after this day (YYYY-MM-DD), whatever their own date."
+_ADDED_UNTIL = "Only papers added to this site on or before this day."
 _POST_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     403: {"model": ErrorOut, "description": "No API token and no valid CSRF token (`X-CSRF-Token`, or the form's)."},
@@ -71,6 +73,7 @@ def _link(request: Request, req: SearchRequest, path: str, posted: bool) -> str 
     """``path`` with the search's parameters, or ``None`` when that URL would be too long to share."""
     if posted:
         params = {"q": req.q, "since": req.since, "until": req.until, "category": req.category, "author": req.author,
+                  "added_since": req.added_since, "added_until": req.added_until,
                   "mode": "" if req.mode == "hybrid" else req.mode, "p": "" if req.page == 1 else req.page}  # fmt: skip
         kept = {k: v for k, v in params.items() if v}
         url = path + ("?" + urlencode(kept) if kept else "")
@@ -99,13 +102,15 @@ def _page(request: Request, library: Library, req: SearchRequest, posted: bool, 
 
 def _answer(request: Request, library: Library, posted: bool, q: str, *args: Any) -> Response:
     """The page for the parameters of :func:`form_search_request` (``q``, then since, until, category, author,
-    mode, p): results, or the message that the query is too long with everything as typed."""
+    mode, p, added_since, added_until): results, or the message that the query is too long with everything as
+    typed."""
     error = too_long(library, q)
     if error is None:
         return _page(request, library, form_search_request(request, q, *args), posted)
-    since, until, category, author, mode, p = args
-    day = {d: d.isoformat() for d in (since, until) if d}
-    typed = SearchRequest(q, mode, p, day.get(since, ""), day.get(until, ""), category or "", author or "", Filters())
+    since, until, category, author, mode, p, added_since, added_until = args
+    day = {d: d.isoformat() for d in (since, until, added_since, added_until) if d}
+    typed = SearchRequest(q, mode, p, day.get(since, ""), day.get(until, ""), category or "", author or "", Filters(),
+                          day.get(added_since, ""), day.get(added_until, ""))  # fmt: skip
     return _page(request, library, typed, posted, error)
 
 
@@ -120,9 +125,11 @@ def search_page(
     author: AuthorParam = None,
     mode: ModeParam = "hybrid",
     p: PageParam = 1,
+    added_since: Annotated[FormDate, Query(description=_ADDED_SINCE + " Empty: no limit.")] = None,
+    added_until: Annotated[FormDate, Query(description=_ADDED_UNTIL + " Empty: no limit.")] = None,
 ) -> Response:
     """Results with highlighted title and abstract, exact matches pinned first, filters and pages."""
-    return _answer(request, library, False, q, since, until, category, author, mode, p)
+    return _answer(request, library, False, q, since, until, category, author, mode, p, added_since, added_until)
 
 
 @router.post("/search", responses=_POST_ERRORS, summary="Search papers for a pasted abstract (HTML form)")
@@ -136,10 +143,12 @@ def search_form(
     author: Annotated[str | None, Form(max_length=200)] = None,
     mode: Annotated[Mode, Form()] = "hybrid",
     p: Annotated[int, Form(ge=1, le=MAX_PAGE)] = 1,
+    added_since: Annotated[FormDate, Form(description=_ADDED_SINCE + " Empty: no limit.")] = None,
+    added_until: Annotated[FormDate, Form(description=_ADDED_UNTIL + " Empty: no limit.")] = None,
 ) -> Response:
     """The `/search` page for text sent in the body (the page's "paste an abstract" form, with its `csrf_token`):
     nothing changes, but a body has room where a URL has not."""
-    return _answer(request, library, True, q, since, until, category, author, mode, p)
+    return _answer(request, library, True, q, since, until, category, author, mode, p, added_since, added_until)
 
 
 class SearchIn(BaseModel):
@@ -154,6 +163,8 @@ class SearchIn(BaseModel):
     author: str | None = Field(None, max_length=200, description="Only papers with an author whose name has this.")
     mode: Mode = "hybrid"
     page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    added_since: IsoDate | None = Field(None, description=_ADDED_SINCE)
+    added_until: IsoDate | None = Field(None, description=_ADDED_UNTIL)
 
 
 @router.post(
@@ -168,7 +179,9 @@ def api_search_post(request: Request, library: LibraryDep, body: SearchIn) -> di
     """`GET /api/search` for a query sent as JSON (`{"q": "…an abstract…", "mode": "hybrid", "page": 1}`): for long
     text, which a URL past 8 KB may not carry through a proxy. Like every POST it needs an API token
     (`Authorization: Bearer`) or the CSRF token of `GET /api/csrf` in `X-CSRF-Token`."""
-    req = search_request(request, body.q, body.since, body.until, body.category, body.author, body.mode, body.page)
+    b = body
+    req = search_request(request, b.q, b.since, b.until, b.category, b.author, b.mode, b.page, b.added_since,
+                         b.added_until)  # fmt: skip
     return api_search(library, req)
 
 

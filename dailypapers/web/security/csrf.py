@@ -26,8 +26,15 @@ from dailypapers.web.security.identity import identify
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # RFC 9110 §9.2.1
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
-CSRF_EXEMPT: frozenset[str] = frozenset()
-"""Paths of unsafe routes that need no CSRF token (none today; each entry needs a reason and a test)."""
+CSRF_EXEMPT: frozenset[str] = frozenset(
+    {
+        # RFC 8058 one-click unsubscribe: a mail client (or its provider's server) POSTs
+        # "List-Unsubscribe=One-Click" with no cookie and no page, so no CSRF token can exist; the signed token in
+        # the URL is the proof it comes from the email. Tested in tests/web/test_subscriptions_http.py.
+        "/unsubscribe/one-click",
+    }
+)
+"""Paths of unsafe routes that need no CSRF token (each entry needs a reason and a test)."""
 _STATE = "dailypapers_csrf_cookie"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
