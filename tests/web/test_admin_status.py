@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.runs import JobRuns, utc_now
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
@@ -48,7 +49,7 @@ def test_the_status_shows_papers_sizes_and_jobs(lib: Library, clients: tuple[Tes
     assert data["ok"] and data["papers"] == papers > 0 and data["embeddedPapers"] == papers
     assert data["databaseBytes"] > 0 and data["backend"] == lib.papers.backend
     assert (data["vectorIndexBytes"] is None) == (lib.papers.backend == "postgres")
-    assert [j["name"] for j in data["jobs"]] == ["index.embed", "ingest.announcements", "ingest.arxiv", "ingest.oai"]
+    assert [j["name"] for j in data["jobs"]] == sorted(JOBS)  # every registered job, by name
     assert all(j["last"] is None and j["schedule"] is None for j in data["jobs"])
 
     runs = JobRuns(lib.db)  # a failed run with a hostile message, as an exception from a source could carry
