@@ -31,7 +31,7 @@ from dailypapers.db.engine import Database
 from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import collection_items, collections, hidden_papers, papers, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
-from dailypapers.papers.models import strip_controls
+from dailypapers.papers.models import checked_text
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
@@ -70,29 +70,19 @@ class Item(NamedTuple):
     added_at: datetime
 
 
-def _text(value: object, what: str, limit: int) -> str:
-    """``value`` without control characters and with whitespace collapsed; :class:`BadInput` past ``limit``."""
-    if not isinstance(value, str):
-        raise BadInput(f"{what} must be text.")
-    text = " ".join(strip_controls(value).split())
-    if len(text) > limit:
-        raise BadInput(f"{what} can be at most {limit:,} characters (this one has {len(text):,}).")
-    return text
-
-
 def clean_name(value: object) -> str:
-    name = _text(value, "A collection's name", MAX_NAME)
+    name = checked_text(value, "A collection's name", MAX_NAME)
     if not name:
         raise BadInput(f"A collection needs a name (1 to {MAX_NAME} characters).")
     return name
 
 
 def clean_description(value: object) -> str:
-    return _text(value, "A collection's description", MAX_DESCRIPTION)
+    return checked_text(value, "A collection's description", MAX_DESCRIPTION)
 
 
 def clean_note(value: object) -> str:
-    return _text(value, "A note", MAX_NOTE)
+    return checked_text(value, "A note", MAX_NOTE)
 
 
 def _not_found(collection_id: str) -> NotFound:

@@ -26,7 +26,7 @@ from dailypapers.db.engine import Database, key_chunks
 from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import feed_tokens, interests, paper_feedback, papers, users
 from dailypapers.errors import BadInput, NotFound
-from dailypapers.papers.models import strip_controls
+from dailypapers.papers.models import clean_text
 from dailypapers.papers.service import Papers
 from dailypapers.search.recommend import Interests
 
@@ -93,7 +93,7 @@ def clean_categories(values: Iterable[str]) -> tuple[str, ...]:
 def clean_keywords(values: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for value in values:
-        text = " ".join(strip_controls(str(value)).split())
+        text = clean_text(str(value))
         if not text:
             continue
         if "," in text:

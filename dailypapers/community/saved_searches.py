@@ -38,7 +38,7 @@ from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import saved_searches, users
 from dailypapers.errors import BadInput, Conflict, NotFound
 from dailypapers.papers.hidden import hidden_among
-from dailypapers.papers.models import Paper, strip_controls
+from dailypapers.papers.models import Paper, checked_text
 from dailypapers.papers.store.base import Filters
 from dailypapers.papers.store.terms import is_long, query_terms, words
 from dailypapers.search.fusion import fusion_weights, reciprocal_rank_fusion
@@ -119,16 +119,6 @@ class _Hit:
     searches: list[tuple[float, SavedSearch]] = field(default_factory=list)
 
 
-def clean_text(value: object, what: str, limit: int) -> str:
-    """``value`` without control characters, whitespace collapsed; :class:`BadInput` when not text or too long."""
-    if not isinstance(value, str):
-        raise BadInput(f"{what} must be text.")
-    text = " ".join(strip_controls(value).split())
-    if len(text) > limit:
-        raise BadInput(f"{what} can be at most {limit:,} characters (this one has {len(text):,}).")
-    return text
-
-
 def default_name(query: str) -> str:
     """The query as a name: cut at the last whole word within :data:`MAX_NAME` characters, with an ellipsis."""
     if len(query) <= MAX_NAME:
@@ -144,8 +134,8 @@ def check_filters(filters: Filters) -> Filters:
     for key in _DATE_KEYS:
         if getattr(filters, key) is not None and not isinstance(getattr(filters, key), date):
             raise BadInput(f"'{key}' must be a date (YYYY-MM-DD).")
-    category = clean_text(filters.category or "", "A category", MAX_CATEGORY) or None
-    author = clean_text(filters.author or "", "An author", MAX_AUTHOR) or None
+    category = checked_text(filters.category or "", "A category", MAX_CATEGORY) or None
+    author = checked_text(filters.author or "", "An author", MAX_AUTHOR) or None
     for low, high in (("since", "until"), ("added_since", "added_until")):
         a, b = getattr(filters, low), getattr(filters, high)
         if a and b and a > b:
@@ -214,10 +204,10 @@ class SavedSearches:
     def save(self, user_id: str, *, name: str, query: str, filters: Filters) -> SavedSearch:
         """Save ``query`` with ``filters`` for ``user_id`` (the same search again: the one saved, renamed when
         ``name`` is given); :class:`Conflict` past :data:`MAX_SAVED`."""
-        text = clean_text(query, "A saved query", self.search.max_query_length)
+        text = checked_text(query, "A saved query", self.search.max_query_length)
         if not text:
             raise BadInput("A saved search needs a query.")
-        label = clean_text(name or "", "A saved search's name", MAX_NAME) or default_name(text)
+        label = checked_text(name or "", "A saved search's name", MAX_NAME) or default_name(text)
         stored_filters = filters_to_json(check_filters(filters))
         with self.db.write() as conn:
             owner = select(users.c.id).where(users.c.id == user_id).with_for_update()

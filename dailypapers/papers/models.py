@@ -21,6 +21,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from dailypapers.errors import BadInput
+
 # New-style ids (0704.0001 onwards, 4 or 5 digits after the dot) and old-style ids (archive[.SUB]/YYMMNNN).
 _NEW_ID = r"\d{4}\.\d{4,5}"
 _OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
@@ -82,6 +84,17 @@ def normalize_space(text: str | None) -> str:
 def clean_text(text: str | None) -> str:
     """:func:`strip_controls` then :func:`normalize_space`: the form every text field of a :class:`Paper` has."""
     return normalize_space(strip_controls(text or ""))
+
+
+def checked_text(value: object, what: str, limit: int) -> str:
+    """A field a person wrote (a collection's name, a saved query), as :func:`clean_text` stores it;
+    :class:`BadInput` naming ``what`` when it is not text or longer than ``limit`` characters once cleaned."""
+    if not isinstance(value, str):
+        raise BadInput(f"{what} must be text.")
+    text = clean_text(value)
+    if len(text) > limit:
+        raise BadInput(f"{what} can be at most {limit:,} characters (this one has {len(text):,}).")
+    return text
 
 
 def normalize_title(title: str) -> str:
