@@ -18,6 +18,7 @@ import numpy as np
 
 from bench.corpus import Demo
 from dailypapers.library import Library
+from dailypapers.papers.models import Paper
 from dailypapers.papers.periods import Period
 from dailypapers.papers.store.base import Filters, StoreError
 
@@ -80,7 +81,15 @@ def time_calls(fn: Callable[[T], object], items: Sequence[T], warmup: int, max_s
 
 
 def latencies(
-    lib: Library, queries: list[str], vectors: np.ndarray, filters: Filters, *, warmup: int, max_s: float, seed: int = 2
+    lib: Library,
+    queries: list[str],
+    vectors: np.ndarray,
+    filters: Filters,
+    *,
+    warmup: int,
+    max_s: float,
+    seed: int = 2,
+    abstracts: Sequence[str] = (),
 ) -> dict[str, dict[str, float]]:
     """p50/p95/p99 of each search path over ``queries`` (``vectors``: their precomputed embeddings).
 
@@ -109,6 +118,7 @@ def latencies(
         "filtered_hybrid": timed(lambda q: lib.search.query(q, filters=filters), queries),
         "similar": timed(lambda p: lib.search.similar(p, K), papers),
         **trending_latencies(lib, queries, timed),
+        **variant_latencies(lib, queries, papers, filters, abstracts, timed),
     }
     budget, lib.store.keyword_budget = lib.store.keyword_budget, 10**12
     try:
@@ -122,6 +132,48 @@ def latencies(
         out["embed_query_all_threads"] = timed(lib.search.embed_query, queries)
     finally:
         embedder.SMALL_BATCH = small
+    return out
+
+
+def variant_latencies(
+    lib: Library,
+    queries: Sequence[str],
+    papers: Sequence[Paper],
+    filters: Filters,
+    abstracts: Sequence[str],
+    timed: Callable[[Callable[[Any], object], Sequence[Any]], dict[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Pasted abstracts (whole demo abstracts, which the synthetic papers reword), and each search choice of issue 13
+    beside the code before it, in the same run: filtered hybrid without SQLite's kept passing sets (what the first
+    search under a filter costs), and also with the vector half's 100 candidates and PostgreSQL's iterative scan
+    alone (the code before); similar papers at the text queries' search effort; hybrid with half the keyword
+    budget."""
+    from dailypapers.papers.store import pg_vectors
+    from dailypapers.search import hybrid
+    from dailypapers.search.vectors import index
+
+    def filtered(q: str) -> object:
+        return lib.search.query(q, filters=filters)
+
+    out = {"pasted_abstract": timed(lambda q: lib.search.query(q), list(abstracts))} if abstracts else {}
+    saved = index.FILTER_CACHE_S, hybrid.FILTERED_VECTOR_CANDIDATES, pg_vectors.POST_FILTER_LIMIT
+    try:
+        index.FILTER_CACHE_S = -1.0  # every kept set is too old: each search lists the papers that pass
+        out["filtered_hybrid_cold"] = timed(filtered, queries)
+        hybrid.FILTERED_VECTOR_CANDIDATES, pg_vectors.POST_FILTER_LIMIT = lib.config.candidates, 0
+        out["filtered_hybrid_before"] = timed(filtered, queries)
+    finally:
+        index.FILTER_CACHE_S, hybrid.FILTERED_VECTOR_CANDIDATES, pg_vectors.POST_FILTER_LIMIT = saved
+    similar_ef, pg_vectors.SIMILAR_EF_SEARCH = pg_vectors.SIMILAR_EF_SEARCH, pg_vectors.EF_SEARCH
+    try:
+        out["similar_text_effort"] = timed(lambda p: lib.search.similar(p, K), papers)
+    finally:
+        pg_vectors.SIMILAR_EF_SEARCH = similar_ef
+    budget, lib.store.keyword_budget = lib.store.keyword_budget, lib.store.keyword_budget // 2
+    try:
+        out["hybrid_half_budget"] = timed(lambda q: lib.search.query(q), queries)
+    finally:
+        lib.store.keyword_budget = budget
     return out
 
 

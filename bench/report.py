@@ -19,12 +19,15 @@ from typing import Any
 ANALYSIS_START = "<!-- analysis:start -->"
 ANALYSIS_END = "<!-- analysis:end -->"
 MIB_2G = 2048
-# (metric, what is compared, limit): the targets at 1M papers on 2 cores
-TARGETS = [
-    ("hybrid p50", lambda r: r["latency_ms"]["hybrid"]["p50"], 15.0, "ms"),
-    ("hybrid p99", lambda r: r["latency_ms"]["hybrid"]["p99"], 50.0, "ms"),
-    ("similar p50", lambda r: r["latency_ms"]["similar"]["p50"], 5.0, "ms"),
-    ("serving peak RSS", lambda r: r["http"]["peak_rss_mib"], float(MIB_2G), "MiB"),
+# (metric, what is compared, limit, unit, whether the limit is a floor): the targets at 1M papers on 2 cores
+TARGETS: list[tuple[str, Callable[[dict[str, Any]], float], float, str, bool]] = [
+    ("hybrid p50", lambda r: r["latency_ms"]["hybrid"]["p50"], 15.0, "ms", False),
+    ("hybrid p99", lambda r: r["latency_ms"]["hybrid"]["p99"], 50.0, "ms", False),
+    ("similar p50", lambda r: r["latency_ms"]["similar"]["p50"], 5.0, "ms", False),
+    ("filtered hybrid p95", lambda r: r["latency_ms"]["filtered_hybrid"]["p95"], 50.0, "ms", False),
+    ("pasted-abstract hybrid p50", lambda r: r["latency_ms"]["pasted_abstract"]["p50"], 40.0, "ms", False),
+    ("`/api/search` throughput", lambda r: r["http"]["search"]["rps"], 100.0, "req/s", True),
+    ("serving peak RSS", lambda r: r["http"]["peak_rss_mib"], float(MIB_2G), "MiB", False),
 ]
 
 
@@ -99,9 +102,14 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("query embedding, ms", _lat("embed_query")),
     ("query embedding, encode() on all cores (not used), ms", _lat("embed_query_all_threads")),
     ("hybrid search (end to end), ms", _lat("hybrid")),
+    ("hybrid, half the keyword budget (not used), ms", _lat("hybrid_half_budget")),
+    ("pasted abstract, hybrid (a whole demo abstract), ms", _lat("pasted_abstract")),
     ("filtered hybrid, ms", _lat("filtered_hybrid")),
+    ("filtered hybrid, first search under the filter, ms", _lat("filtered_hybrid_cold")),
+    ("filtered hybrid, the code before, ms", _lat("filtered_hybrid_before")),
     ("papers passing the filter", lambda r: f"{r['filter']['fraction']:.1%}"),
     ("similar papers k=10, ms", _lat("similar")),
+    ("similar papers at the text queries' effort (before), ms", _lat("similar_text_effort")),
     ("Trending page (day / week / month: first page), ms p50", _trending),
     ("month's list, newest first (beside it), ms", _lat("newest_month")),
     ("ANN recall@10 (with ef 400)", lambda r: f"{r['recall_at_10']:.3f} ({r['recall_at_10_ef']['ef400']:.3f})"),
@@ -152,10 +160,11 @@ def target_lines(runs: list[dict[str, Any]]) -> list[str]:
     lines = []
     for run in largest.values():
         checks = []
-        for name, get, limit, unit in TARGETS:
+        for name, get, limit, unit, floor in TARGETS:
             value = get(run)
-            verdict = "met" if value <= limit else f"**missed by {value - limit:,.1f} {unit} ({value / limit:.1f}×)**"
-            checks.append(f"{name} {value:,.1f} {unit} (≤ {limit:,.0f}): {verdict}")
+            met, by = (value >= limit, limit / max(value, 1e-9)) if floor else (value <= limit, value / limit)
+            verdict = "met" if met else f"**missed by {abs(value - limit):,.1f} {unit} ({by:.1f}×)**"
+            checks.append(f"{name} {value:,.1f} {unit} ({'≥' if floor else '≤'} {limit:,.0f}): {verdict}")
         lines.append(f"* {column(run)} ({run['papers']:,} papers): " + "; ".join(checks) + ".")
     return lines
 
@@ -186,8 +195,9 @@ python -m bench.run --sizes demo,100000 --backends sqlite,postgres      # the sa
 It prints the table below, writes `bench/results/results.json` (every number, with the machine) and rewrites
 this file. Nothing is cached between runs; data lives in a temporary folder (`--workdir`, `--keep` to keep it).
 
-**Targets** (1M papers, 2 CPU cores): hybrid search p50 ≤ 15 ms and p99 ≤ 50 ms, similar papers ≤ 5 ms
-(p50), serving worker RSS ≤ 2 GiB.
+**Targets** (1M papers, 2 CPU cores): hybrid search p50 ≤ 15 ms and p99 ≤ 50 ms, filtered hybrid p95 ≤ 50 ms,
+pasted-abstract hybrid p50 ≤ 40 ms, similar papers ≤ 5 ms (p50), `/api/search` ≥ 100 req/s with 4 clients, serving
+worker RSS ≤ 2 GiB.
 
 What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
 
@@ -207,7 +217,12 @@ What is measured (`bench/build.py`, `bench/measure.py`, `bench/http_load.py`):
   torch thread, as the embedder does for a query, and sentence-transformers' `encode` on every core, in the
   precision `DAILYPAPERS_EMBED_PRECISION=auto` picks, for comparison); hybrid end to end (`Library.search`:
   keyword and embedding + vector search in parallel, then fusion, fetching and highlighting the first page);
-  filtered hybrid (most common category + middle third of the dates); similar papers (`Library.similar`, k=10).
+  filtered hybrid (most common category + middle third of the dates; 40 vector candidates; SQLite keeps the papers
+  that pass a filter for 60 s, so the timed calls find them kept, and "first search under the filter" lists them
+  every time; "the code before" also asks for 100 vector candidates, and PostgreSQL uses only its iterative scan);
+  pasted abstracts (whole demo abstracts, which the synthetic papers reword); similar papers (`Library.similar`,
+  k=10; PostgreSQL searches with `hnsw.ef_search` 40 for them, and the "before" row with the text queries' 200);
+  hybrid with half the keyword budget (a choice measured, not the default).
 * **recall@10**: the ANN index against exact numpy search over every stored vector, for
   {st["recall_queries"]} query embeddings, with the application's search effort (hnswlib ef 200, pgvector
   `hnsw.ef_search` 200) and with ef 400.

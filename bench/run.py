@@ -130,7 +130,13 @@ class Bench:
             log(f"{what}: latencies")
             n = run["queries"] = args.queries
             run["latency_ms"] = latencies(
-                lib, self.queries[:n], self.vectors[:n], filters, warmup=args.warmup, max_s=args.phase_seconds
+                lib,
+                self.queries[:n],
+                self.vectors[:n],
+                filters,
+                warmup=args.warmup,
+                max_s=args.phase_seconds,
+                abstracts=self.demo.abstracts[:n],
             )
             log(f"{what}: recall")
             recall = recall_at_k(lib, self.vectors[: args.recall_queries])

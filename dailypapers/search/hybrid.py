@@ -26,6 +26,11 @@ from dailypapers.search.vectors.base import VectorIndex
 
 MODES = ("hybrid", "keyword", "semantic")
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="keyword-search")
+# A filtered search asks the vector half for fewer candidates than the keyword half: finding nearest papers that pass
+# a narrow filter costs time in proportion to how many are asked for (PostgreSQL's graph search walks further for
+# each), while a paper past rank 40 adds at most 1/(60+41) to a fused score (RRF, k=60), and the first two pages
+# hold 40. docs/search.md measures what it costs in ranking quality.
+FILTERED_VECTOR_CANDIDATES = 40
 
 
 @dataclass
@@ -121,7 +126,8 @@ def hybrid_search(
         # thread embeds the query, so a hybrid search takes about as long as the slower half, not their sum.
         pending = _POOL.submit(store.keyword_search, query, candidates, filters) if mode == "hybrid" else None
         try:
-            dense = vectors.search(embed(query), candidates, filters)
+            wanted = min(candidates, FILTERED_VECTOR_CANDIDATES) if filters.active else candidates
+            dense = vectors.search(embed(query), wanted, filters)
         finally:
             keyword = pending.result() if pending is not None else []
     elif mode != "semantic":

@@ -51,7 +51,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -311,8 +311,19 @@ class AnnIndex:
         return removed
 
     # -- search ----------------------------------------------------------------------------------------------------
-    def search(self, vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
-        """The ``k`` nearest keys as ``(key, cosine similarity)``, best first; only keys in ``allowed`` if given."""
+    def live(self, keys: Iterable[int]) -> frozenset[int]:
+        """Those of ``keys`` that are in the index now: what :meth:`search` takes with ``live=True``."""
+        with self._lock:
+            row = self._row
+            return frozenset(k for k in keys if k in row)  # not row.keys() & keys: that walks all 1M keys (~45 ms)
+
+    def search(
+        self, vector: np.ndarray, k: int, allowed: Collection[int] | None = None, *, live: bool = False
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest keys as ``(key, cosine similarity)``, best first; only keys in ``allowed`` if given.
+
+        ``live``: ``allowed`` came from :meth:`live`, so it is not intersected with the index's keys again (a key
+        removed since is skipped)."""
         q = _normalize(np.asarray(vector, dtype=np.float32).reshape(1, -1))
         if q.shape[1] != self.dim:
             raise ValueError(f"expected a {self.dim}-d query vector, got {q.shape[1]}")
@@ -320,7 +331,7 @@ class AnnIndex:
             if allowed is None:
                 k = min(k, len(self._row))
                 return self._hnsw_search(q, k, None) if k > 0 else []
-            candidates = self._row.keys() & allowed
+            candidates = allowed if live else self.live(allowed)
             k = min(k, len(candidates))
             if k <= 0:
                 return []
@@ -332,15 +343,18 @@ class AnnIndex:
                 hits = []
             return hits if len(hits) >= k else self._exact_search(q[0], k, candidates)
 
-    def _hnsw_search(self, q: np.ndarray, k: int, allowed: set[int] | None) -> list[tuple[int, float]]:
+    def _hnsw_search(self, q: np.ndarray, k: int, allowed: Collection[int] | None) -> list[tuple[int, float]]:
         self._index.set_ef(max(self.EF_SEARCH, k))
         flt = allowed.__contains__ if allowed is not None else None
         labels, dists = self._index.knn_query(q, k=k, num_threads=1, filter=flt)
         return [(int(key), float(1.0 - d)) for key, d in zip(labels[0], dists[0], strict=True)]
 
-    def _exact_search(self, q: np.ndarray, k: int, keys: set[int]) -> list[tuple[int, float]]:
-        ids = np.fromiter(keys, dtype=np.int64, count=len(keys))
-        rows = np.fromiter((self._row[key] for key in keys), dtype=np.int64, count=len(keys))
+    def _exact_search(self, q: np.ndarray, k: int, keys: Collection[int]) -> list[tuple[int, float]]:
+        found = [(key, row) for key in keys if (row := self._row.get(key)) is not None]
+        if not found:
+            return []
+        ids, rows = (np.array(column, dtype=np.int64) for column in zip(*found, strict=True))
+        k = min(k, len(ids))
         order = np.argsort(rows)  # read the rows in memory order
         ids, sims = ids[order], self._vecs[rows[order]] @ q
         top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))

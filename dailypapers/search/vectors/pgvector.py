@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dailypapers.papers.store import pg_vectors
 from dailypapers.papers.store.base import Filters, Hit
 from dailypapers.search.vectors.base import similar_to_paper
 
@@ -21,8 +22,10 @@ from dailypapers.search.vectors.base import similar_to_paper
 class PgVectorStore(Protocol):
     """What the adapter needs of :class:`~dailypapers.papers.store.postgres.PostgresStore`."""
 
-    def pgvector_search(self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        """Nearest stored papers by cosine similarity, filtered in the same query."""
+    def pgvector_search(
+        self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters(), *, ef: int | None = None
+    ) -> list[Hit]:
+        """Nearest stored papers by cosine similarity, filtered in the same query, with search effort ``ef``."""
         ...
 
     def get_embedding(self, model: str, pk: int) -> np.ndarray | None: ...
@@ -41,7 +44,10 @@ class PgVectorIndex:
         return self.store.pgvector_search(self.model, vector, k, filters)
 
     def similar(self, pk: int, k: int, filters: Filters = Filters()) -> list[Hit]:
-        return similar_to_paper(self.search, self.store.get_embedding(self.model, pk), pk, k, filters)
+        def search(vector: np.ndarray, limit: int, filters: Filters) -> list[Hit]:
+            return self.store.pgvector_search(self.model, vector, limit, filters, ef=pg_vectors.SIMILAR_EF_SEARCH)
+
+        return similar_to_paper(search, self.store.get_embedding(self.model, pk), pk, k, filters)
 
     def size(self) -> int:
         return self.store.embedding_counts().get(self.model, 0)
