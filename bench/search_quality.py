@@ -4,6 +4,7 @@ Run it from the repository root::
 
     python -m bench.search_quality --label after          # full set, SQLite demo library in a temporary folder
     python -m bench.search_quality --limit 5 --sweep      # a few queries per kind, plus the fusion-weight sweep
+    python -m bench.search_quality --label cap40 --vector-cap 40   # the vector half capped as filtered searches are
 
 The relevance set (docs/search.md, "Search quality" says how it was built):
 
@@ -230,6 +231,14 @@ def demo_library(workdir: Path, database_url: str = "", embedder: Any = None) ->
     return lib
 
 
+def cap_vector_candidates(lib: Any, cap: int) -> None:
+    """Make every search ask the vector half for at most ``cap`` candidates: what a filtered search asks
+    (``hybrid.FILTERED_VECTOR_CANDIDATES``), measured on this unfiltered set."""
+    vectors = lib.search.vectors
+    search = vectors.search
+    vectors.search = lambda vector, k, *rest: search(vector, min(k, cap), *rest)
+
+
 def save(path: Path, label: str, entry: dict[str, Any]) -> None:
     """Write ``entry`` under ``label`` in the results file, keeping the other labels' entries."""
     data = json.loads(path.read_text()) if path.exists() else {}
@@ -243,6 +252,8 @@ def run(args: argparse.Namespace, progress: Callable[[str], None] = print) -> di
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="search-quality-") as tmp:
         lib = demo_library(Path(args.workdir) if args.workdir else Path(tmp), args.database_url)
+        if args.vector_cap:
+            cap_vector_candidates(lib, args.vector_cap)
         try:
             built = time.perf_counter()
             rows = evaluate(lib, queries)
@@ -270,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default=str(RESULTS), help=f"results file (default {RESULTS.relative_to(ROOT)})")
     parser.add_argument("--workdir", help="folder for the demo library (default: a temporary one)")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database to use instead of SQLite")
+    parser.add_argument("--vector-cap", type=int, help="ask the vector half for at most this many candidates")
     run(parser.parse_args(argv))
 
 

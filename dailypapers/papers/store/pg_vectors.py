@@ -13,6 +13,7 @@ connections (``_read``, ``_write``, ``_rows``, ``_row``) and the filter SQL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -32,13 +33,6 @@ EF_SEARCH = 200  # search effort, as hnswlib's ef in dailypapers.search.vectors.
 # 0.972 at ef 40 against 0.993 at 200 on 1M papers, for ~4 ms less (docs/benchmarks.md, bench.tiers). Text queries
 # keep EF_SEARCH: their recall@10 falls from 0.595 to 0.462 at ef 40.
 SIMILAR_EF_SEARCH = 40
-# A filtered search for at most POST_FILTER_LIMIT papers first takes the POST_FILTER_NEAREST nearest papers of the
-# whole index (one graph search at that effort: pgvector's largest) and keeps those that pass; only when fewer than
-# asked pass does it run pgvector's iterative scan, which walks the graph until enough pass. At 100k papers with 8%
-# passing, k=40: 37 ms p50 against 91 ms for the iterative scan alone; 97% of queries find 40 passing papers among
-# their 1,000 nearest, but only 17% find 100, so a larger search goes straight to the iterative scan.
-POST_FILTER_NEAREST = 1000
-POST_FILTER_LIMIT = 40
 M, EF_CONSTRUCTION = 16, 128  # graph degree and build effort (pgvector's defaults are 16 and 64)
 
 Conn = psycopg.Connection[DictRow]
@@ -79,23 +73,6 @@ def vector_query(
         " ORDER BY distance LIMIT %s) hits ORDER BY distance, pk"
     ).format(expr, sql.Literal(len(query)), pred, sql.SQL(where))
     return statement, [query, *args, limit]
-
-
-def post_filter_query(
-    model: str, vector: np.ndarray, limit: int, nearest: int, where: str, args: list[Any]
-) -> tuple[sql.Composed, list[Any]]:
-    """The ``limit`` nearest papers that pass the filter (``where``, ``args``) among the ``nearest`` nearest of the
-    whole index: the inner query is a plain HNSW search (no join for the planner to reorder), the outer one a
-    primary-key lookup of each of its rows."""
-    query = np.asarray(vector, dtype=np.float32).ravel()
-    _, expr, pred = hnsw_index(model, len(query), alias="e.")
-    statement = sql.SQL(
-        "WITH near AS MATERIALIZED (SELECT e.paper_pk AS pk, {} <=> %s::vector({}) AS distance FROM embeddings e"
-        " WHERE {} ORDER BY distance LIMIT %s)"
-        " SELECT near.pk, 1 - near.distance AS score FROM near JOIN papers p ON p.pk = near.pk WHERE {}"
-        " ORDER BY near.distance, near.pk LIMIT %s"
-    ).format(expr, sql.Literal(len(query)), pred, sql.SQL(where))
-    return statement, [query, nearest, *args, limit]
 
 
 def supports_iterative_scan(conn: Conn) -> bool:
@@ -193,14 +170,8 @@ class PgVectors:
         :class:`dailypapers.search.vectors.pgvector.PgVectorIndex`, which is what the rest of dailypapers uses).
         ``ef``: the search effort (default :data:`EF_SEARCH`; at least ``limit``, at most pgvector's 1,000)."""
         effort = min(max(EF_SEARCH if ef is None else ef, limit), 1000)
+        statement, params = self._vector_query(model, vector, limit, filters)
         with self._read() as conn:
-            if filters.active and limit <= POST_FILTER_LIMIT:
-                where, args = self._filter_sql(filters)
-                nearest = post_filter_query(model, vector, limit, POST_FILTER_NEAREST, where, args)
-                rows = self._search_rows(conn, *nearest, effort=POST_FILTER_NEAREST)
-                if len(rows) >= limit:
-                    return [Hit(pk=int(r["pk"]), score=float(r["score"])) for r in rows]
-            statement, params = self._vector_query(model, vector, limit, filters)
             iterative = filters.active and self._iterative_scan(conn)
             rows = self._search_rows(conn, statement, params, effort=effort, iterative=iterative)
         return [Hit(pk=int(r["pk"]), score=float(r["score"])) for r in rows]
@@ -209,8 +180,9 @@ class PgVectors:
     def _search_rows(
         conn: Conn, statement: sql.Composed, params: list[Any], *, effort: int, iterative: bool = False
     ) -> list[DictRow]:
-        # One round trip for BEGIN, the settings, the query and COMMIT (psycopg's pipeline mode), not five.
-        with conn.pipeline(), conn.transaction():
+        # One round trip for BEGIN, the settings, the query and COMMIT (psycopg's pipeline mode, libpq >= 14), not five.
+        pipeline = conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
+        with pipeline, conn.transaction():
             conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(effort))
             if iterative:
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
