@@ -176,7 +176,8 @@ class MiniLMEmbedder:
 
     @property
     def traced(self) -> bool:
-        """Whether short inputs run through the TorchScript trace (in fp32 whatever the precision, once loaded)."""
+        """Whether small batches run through a TorchScript trace (once loaded): of bf16 weights with bf16 precision on
+        a CPU with native bf16, else of the fp32 model."""
         return self._query_model is not None
 
     def _load(self) -> SentenceTransformer:
