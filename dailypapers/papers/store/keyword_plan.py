@@ -8,7 +8,8 @@ those rows match only common words, which hardly change a BM25 ranking. So each 
 
 1. Every term's document frequency is counted up to ``budget + 1`` (a bounded count; exact below the cap),
    cached for :data:`DF_TTL_S` seconds, since the same words recur across queries. PostgreSQL skips the count
-   for a word its planner statistics put far over the cap (counting there visits a heap row per match).
+   for a word its planner statistics put far over the cap (counting there visits a heap row per match), and a
+   long text's common words take their frequency from those statistics (:mod:`.pg_terms`).
 2. Terms are taken rarest first while the sum of their frequencies stays within the budget; the rest, the
    common words, are dropped. On a small corpus nothing is dropped and this is the plain OR of all terms.
 3. If even the rarest term is over the budget (a query of common words only, such as "deep learning"), the

@@ -41,7 +41,9 @@ from dailypapers.papers.store.keyword_plan import (
     plan_keyword_query,
 )
 from dailypapers.papers.store.list_sql import LISTED, list_order
+from dailypapers.papers.store.pg_terms import count_term, estimated_matches, text_frequencies
 from dailypapers.papers.store.pg_vectors import PgVectors
+from dailypapers.papers.store.terms import is_long
 from dailypapers.papers.upsert import PLAN_COLUMNS, match_keys, plan_upsert
 
 QUERY_TIME_LIMIT_S = 5.0
@@ -73,7 +75,11 @@ class PostgresStore(PgVectors):
     ) -> None:
         self.url = url
         self.keyword_budget = keyword_budget
-        self._dfs = DocumentFrequencies(self._count_term, count_many=self._count_terms, total=self.count_papers)
+        # Short queries' counts and long texts' frequencies (from the statistics where listed) never mix: pg_terms.
+        self._dfs = DocumentFrequencies(self._count_term, total=self.count_papers)
+        self._text_dfs = DocumentFrequencies(
+            self._count_term, count_many=self._text_frequencies, total=self.count_papers
+        )
         self.query_time_limit = query_time_limit
         self._indexed: set[tuple[str, int]] = set()
         self._iterative: bool | None = None
@@ -295,8 +301,9 @@ class PostgresStore(PgVectors):
         return filter_sql(filters, POSTGRES, alias)
 
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        terms = keyword_terms(query, self._dfs, self.keyword_budget + 1)
-        plan = plan_keyword_query(terms, self._term_df, self.keyword_budget, lambda: self._newest(filters))
+        dfs, cap = (self._text_dfs if is_long(query) else self._dfs), self.keyword_budget + 1
+        terms = keyword_terms(query, dfs, cap)
+        plan = plan_keyword_query(terms, lambda t: dfs.get(t, cap), self.keyword_budget, lambda: self._newest(filters))
         if not plan.terms:
             return []
         rows = self._rows(*self._keyword_query(plan, limit, filters))
@@ -318,38 +325,14 @@ class PostgresStore(PgVectors):
         )
         return statement, [*plan.terms, *args, limit]
 
-    def _term_df(self, term: str) -> int:
-        return self._dfs.get(term, self.keyword_budget + 1)
-
     def _count_term(self, term: str, cap: int) -> int:
-        """Papers whose ``tsv`` matches ``term``, counted up to ``cap``. Counting visits a heap row per match (~5 ms
-        per 10,000 at 1M papers), so a word the planner's statistics put far over the cap is taken as ``cap``
-        uncounted: a common word's frequency is in ``pg_stats.most_common_elems`` for ``tsv``, kept by ANALYZE (and
-        autovacuum). Without statistics, or for a word outside them, the estimate is low and the word is counted."""
-        if self._estimated_matches(term) > COMMON_FACTOR * cap:
-            return cap
-        row = self._row(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM papers WHERE tsv @@ plainto_tsquery('english', %s) LIMIT %s) s",
-            (term, cap),
-        )
-        return int(row["n"]) if row else 0
+        return count_term(self._rows, term, cap, COMMON_FACTOR)
 
-    def _count_terms(self, terms: Sequence[str], cap: int) -> dict[str, int]:
-        """:meth:`_count_term` for many terms in one statement (a pasted abstract has hundreds). It counts every
-        term, common ones too (up to ``cap``): the planner's estimate takes one statement per term."""
-        rows = self._rows(
-            "SELECT t.term, (SELECT count(*) FROM (SELECT 1 FROM papers WHERE tsv @@ plainto_tsquery('english', t.term)"
-            " LIMIT %s) s) AS n FROM unnest(%s::text[]) AS t(term)",
-            (cap, list(terms)),
-        )
-        return {r["term"]: int(r["n"]) for r in rows}
+    def _text_frequencies(self, terms: Sequence[str], cap: int) -> dict[str, int]:
+        return text_frequencies(self._rows, terms, cap)
 
     def _estimated_matches(self, term: str) -> float:
-        """The planner's estimate of the papers whose ``tsv`` matches ``term`` (no rows are read)."""
-        row = self._row(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM papers WHERE tsv @@ plainto_tsquery('english', %s)", (term,)
-        )
-        return float(row["QUERY PLAN"][0]["Plan"]["Plan Rows"]) if row else 0.0
+        return estimated_matches(self._rows, term)
 
     def _newest(self, filters: Filters) -> int | None:
         row = self._row(*newest_pk_sql(filters, POSTGRES))

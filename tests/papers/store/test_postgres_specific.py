@@ -214,3 +214,29 @@ def test_common_words_are_not_counted_when_statistics_show_them_far_over_the_cap
     assert pg._count_term("learning", 5) == 5  # now taken from the statistics
     assert pg._count_term("learning", 10_000) == learning["n"]  # under the cap: an exact count
     assert pg._count_term("dropout", 10_000) == len(pg.keyword_search("dropout", 500)) > 0  # a rarer word: counted
+
+
+def test_a_long_texts_common_terms_take_their_frequency_from_the_statistics(pg: PostgresStore) -> None:
+    papers = corpus()
+    pg.upsert_papers(papers[:200])
+
+    def counted(term: str) -> int:
+        row = pg._row("SELECT count(*) AS n FROM papers WHERE tsv @@ plainto_tsquery('english', %s)", (term,))
+        return int(row["n"]) if row else 0
+
+    terms = ["learning", "models", "dropout", "the", "qwxzv"]
+    before = {t: counted(t) for t in terms}
+    assert before["learning"] > 40 and before["dropout"] > 0 and before["the"] == before["qwxzv"] == 0
+    assert pg._text_frequencies(terms, 10_000) == before  # no statistics yet: every term counted
+    assert pg._text_frequencies(terms, 5)["learning"] == 5  # counted up to the cap
+    with pg._read() as conn:
+        conn.execute("ANALYZE papers")  # 200 rows: the sample is the whole table, so the frequencies are exact
+    pg.upsert_papers(papers[200:])  # the statistics now lag behind the table
+    after = {t: counted(t) for t in terms}
+    assert after["learning"] > before["learning"]
+    frequencies = pg._text_frequencies(terms, 10_000)
+    assert frequencies["learning"] == before["learning"]  # listed in the statistics: taken from there, uncounted
+    assert frequencies["models"] == before["models"]
+    assert pg._text_frequencies(terms, 5)["learning"] == 5  # still capped
+    assert frequencies["qwxzv"] == 0 and frequencies["the"] == 0
+    assert pg._count_term("learning", 10_000) == after["learning"]  # a short query's count stays exact
