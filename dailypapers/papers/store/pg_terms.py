@@ -2,15 +2,17 @@
 
 The keyword plan (:mod:`.keyword_plan`) needs each term's document frequency. Counting visits a heap row per match
 (~5 ms per 10,000 at 1M papers), and a pasted abstract has ~90 distinct terms, most of them common: counting them
-all took 642 ms p50 per abstract at 100k papers (docs/benchmarks.md). ANALYZE (run by autovacuum) keeps the
-frequencies of the commonest lexemes of ``tsv`` in ``pg_stats.most_common_elems``: 1,000 of them at the default
-statistics target of 100, from a sample of 30,000 rows, each present in at least ~1% of the papers at 100k. So:
+all took 716 ms p50 per abstract at 100k papers (docs/benchmarks.md). ANALYZE (run by autovacuum) keeps the
+frequencies of the commonest lexemes of ``tsv`` in ``pg_stats.most_common_elems``. Migration 0008 raises that
+column's statistics target to 1000 (a sample of 300,000 rows; up to 10,000 lexemes, each in at least ~0.12% of the
+papers at 1M): at the default 100 the list stopped at ~1.2%, and counting the ~20 terms of an abstract just below
+that took 0.7-11.6 s at 1M. So:
 
 - a short query's term is counted exactly up to the cap, unless those statistics put it far over the cap
   (:func:`count_term`);
 - a long text's terms (:func:`text_frequencies`) take the statistics' frequency × the table's row estimate for
-  every lexeme listed there (2.1 ms p50 for a whole abstract, against 642 ms counted; a median error of 0.3%,
-  4% at p95), and only the rarer ones, outside the list and so cheap to count, are counted.
+  every lexeme listed there (12.9 ms p50 for a whole abstract at 100k, against 716 ms counted; a median error of
+  0.3%, 4% at p95), and only the rarer ones, outside the list and so cheap to count, are counted.
 
 The two never share a cache (:class:`~.keyword_plan.DocumentFrequencies`), so a short query's plan does not depend
 on which abstracts were pasted before it.
