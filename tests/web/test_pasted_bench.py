@@ -1,6 +1,7 @@
 """The pasted-abstract benchmark (``python -m bench.pasted``) on the demo library, on both backends: every number
-is computed (never checked against a time), and on PostgreSQL the shipped frequencies, taken from the planner's
-statistics, choose the same keyword hits as the code before, which counted every term."""
+is computed (never checked against a time; the demo's vectors are embedded once if bench/data/ has none), and on
+PostgreSQL the shipped frequencies, taken from the planner's statistics, choose the same keyword hits as the code
+before, which counted every term."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dailypapers.library import Library
 
 
 def test_every_variant_is_timed(library: Library) -> None:
-    abstracts = load_demo(embed=False).abstracts
+    abstracts = load_demo().abstracts
     (found,) = run_rounds(library, abstracts, 3, 1)
     names = {"hybrid_shipped", "keyword_shipped"}
     if library.store.backend == "postgres":
@@ -31,7 +32,7 @@ def test_statistics_and_counting_find_the_same_keyword_hits(library: Library) ->
             " WHERE tablename = 'papers' AND attname = 'tsv' AND schemaname = current_schema()"
         ).fetchone()
     assert listed is not None and listed["n"] > 100  # the statistics path is taken for many terms
-    for abstract in load_demo(embed=False).abstracts[:5]:
+    for abstract in load_demo().abstracts[:5]:
         hits = {}
         for name in ("shipped", "counted"):
             with _variant(library, name):
