@@ -62,3 +62,23 @@ def test_no_package_imports_a_higher_one() -> None:
             if LEVELS[there] > LEVELS[here] or (LEVELS[there] == LEVELS[here] and LEVELS[here] > 0):
                 wrong.append(f"{relative} imports {module}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_web_features_never_import_each_other() -> None:
+    """One module per web feature: what features share lives in small named modules of ``dailypapers.web``
+    (deps, params, forms, responses, views, panels), never in another feature's module."""
+    routes = PACKAGE / "web" / "routes"
+    wrong = []
+    for path in sorted(routes.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for module in _imports(path):
+            if module.startswith("dailypapers.web.routes"):
+                wrong.append(f"web/routes/{path.name} imports {module}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_router_list_stays_a_list() -> None:
+    """``web/routes/__init__.py`` only lists the routers (shared helpers have their own modules)."""
+    lines = (PACKAGE / "web" / "routes" / "__init__.py").read_text().splitlines()
+    assert len(lines) <= 60

@@ -20,35 +20,11 @@ from starlette.types import Receive, Scope, Send
 from dailypapers.config import load_config
 from dailypapers.jobs.scheduler import start_in_process
 from dailypapers.library import Library
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.errors import SECURITY_HEADERS, error_response, install_error_handlers
 from dailypapers.web.middleware import RequestIdMiddleware, ResponseStartMiddleware
-from dailypapers.web.routes import (
-    LibraryDep,
-    account_api,
-    accounts,
-    admin_status,
-    alerts,
-    allow_head,
-    api,
-    authors,
-    claims,
-    claims_api,
-    collections,
-    collections_api,
-    comments,
-    comments_api,
-    for_you,
-    hf,
-    moderation,
-    pages,
-    papers,
-    profiles,
-    search,
-    submissions,
-    subscriptions,
-    trending,
-    votes,
-)
+from dailypapers.web.responses import allow_head
+from dailypapers.web.routes import ROUTERS
 from dailypapers.web.schemas import HealthOut
 from dailypapers.web.security.bodylimit import BodyLimitMiddleware, too_large_message
 from dailypapers.web.security.cookies import CookieMiddleware
@@ -166,42 +142,7 @@ def create_app(library: Library | None = None) -> FastAPI:
 
 
 def include_routes(app: FastAPI) -> None:
-    """Every router, in the order that matters: the period pages' ``/papers/date|week|month/…`` and the Hugging
-    Face API's ``/papers/{id}.md`` before the paper page's catch-all ``/papers/{id}``."""
+    """The health check, then every feature's router in :data:`dailypapers.web.routes.ROUTERS`' order."""
     app.include_router(health)
-    app.include_router(api.router)
-    app.include_router(pages.api_router)  # /api/latest, /api/days|weeks|months/…: the JSON of the period views
-    app.include_router(pages.feeds_router)  # /feeds/latest.atom, /feeds/days|weeks|months/….atom: their Atom
-    app.include_router(hf.router)  # Hugging Face compatible: /api/papers/…, /api/daily_papers, /papers/{id}.md
-    app.include_router(pages.router)  # /papers/date|week|month/… before /papers/{id}
-    app.include_router(search.router)
-    app.include_router(papers.router)  # its /papers/{id} skips /papers/{id}.md (the HF-compatible API's)
-    app.include_router(votes.router)  # POST /api/votes/{id}, POST /papers/{id}/vote
-    app.include_router(accounts.router)  # /signup, /login, /logout, /account…
-    app.include_router(account_api.router)  # /api/me, /api/csrf, /api/tokens
-    # the community (issue 10)
-    app.include_router(collections.router)  # /collections…, /collections/{id}.bib, /feeds/collections/{id}.atom
-    app.include_router(collections_api.router)  # /api/collections…
-    app.include_router(comments.router)  # POST /papers/{id}/comments, /comments/{cid}/edit|delete|hide|unhide
-    app.include_router(comments_api.router)  # /api/comments/{paper id}, /api/comments/item/{cid}
-    app.include_router(moderation.router)  # /moderation, POST /papers/{id}/hide|unhide
-    app.include_router(trending.router)  # /trending
-    app.include_router(trending.api_router)  # /api/trending
-    app.include_router(trending.feeds_router)  # /feeds/trending.atom
-    app.include_router(authors.router)  # /authors/{slug}
-    app.include_router(authors.api_router)  # /api/authors/{slug}
-    app.include_router(authors.feeds_router)  # /feeds/authors/{slug}.atom
-    app.include_router(claims_api.router)  # /api/claims…
-    app.include_router(claims.router)  # POST /papers/{id}/claim, /claims, POST /claims/{id}/approve|reject|withdraw
-    app.include_router(profiles.router)  # /users/{username}
-    app.include_router(profiles.api_router)  # /api/users/{username}
-    app.include_router(admin_status.router)  # /admin/status, POST /admin/jobs/{name}/run
-    app.include_router(admin_status.api_router)  # /api/admin/status
-    app.include_router(submissions.router)  # /submit, /api/submissions, POST /papers/{id}/links, /api/links/{id}
-    # the inbox (issue 12): /subscribe…, /unsubscribe…, /subscription/manage, /account/subscription
-    app.include_router(subscriptions.router)
-    app.include_router(subscriptions.api_router)  # POST /api/subscriptions, GET|PATCH /api/subscriptions/me
-    app.include_router(alerts.router)  # /alerts, POST /saved-searches, POST /saved-searches/{id}/delete
-    app.include_router(alerts.api_router)  # /api/alerts, /api/saved-searches…
-    app.include_router(for_you.router)  # /for-you, /feeds/for-you/{token}.atom, /account/interests, not-for-me
-    app.include_router(for_you.api_router)  # /api/for-you, POST|DELETE /api/feedback/{paper id}
+    for router in ROUTERS:
+        app.include_router(router)

@@ -15,7 +15,7 @@ from dailypapers.errors import BadInput
 from dailypapers.library import Library
 from dailypapers.papers.store import StoreError
 from dailypapers.web.app import create_app
-from dailypapers.web.routes import MONTH_FORM, WEEK_FORM
+from dailypapers.web.params import MONTH_FORM, WEEK_FORM
 from tests.web.conftest import assert_error_json
 
 PAGE_KINDS = {"days": "date", "weeks": "week", "months": "month"}

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from dailypapers.accounts.models import ApiToken, User
-from dailypapers.web.routes import LibraryDep, allow_head
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.csrf import CSRF_HEADER, csrf_token
 from dailypapers.web.security.identity import current_user, require_user

@@ -17,8 +17,9 @@ from starlette.responses import Response
 
 from dailypapers.accounts.models import User
 from dailypapers.errors import UserError
-from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.votes import safe_next
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.forms import safe_next
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.cookies import SESSION_COOKIE, clear_cookie, queue_cookie
 from dailypapers.web.security.identity import current_user, identify

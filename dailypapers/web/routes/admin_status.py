@@ -20,8 +20,8 @@ from dailypapers.errors import Forbidden, NotFound
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import run_now
 from dailypapers.jobs.status import human_bytes, instance_status
-from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.comments import login_redirect
+from dailypapers.web.deps import LibraryDep, login_redirect
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user, require_user
 from dailypapers.web.templating import render

@@ -29,8 +29,9 @@ from dailypapers.errors import BadInput, Conflict
 from dailypapers.library import Library
 from dailypapers.papers.store import Filters
 from dailypapers.serialize import filters_json, iso_date, iso_datetime, paper_json
-from dailypapers.web.routes import MAX_QUERY_LENGTH, FormDate, IsoDate, LibraryDep, allow_head
-from dailypapers.web.routes.collections_api import SafeJSONResponse
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.params import MAX_QUERY_LENGTH, FormDate, IsoDate
+from dailypapers.web.responses import SafeJSONResponse, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, FiltersOut, PaperOut
 from dailypapers.web.security.identity import current_user, require_user
 from dailypapers.web.templating import render

@@ -21,8 +21,10 @@ from dailypapers.library import Library
 from dailypapers.papers.authors import Coauthor
 from dailypapers.papers.models import Paper, author_slug
 from dailypapers.serialize import paper_json
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import LibraryDep, Paged, PageParam, allow_head
+from dailypapers.web.params import PageParam
+from dailypapers.web.responses import Paged, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.templating import SITE_NAME, author_page_url, render
 from dailypapers.web.voters import vote_buttons

@@ -26,8 +26,11 @@ from dailypapers.community.claims import Claim
 from dailypapers.errors import Forbidden, NotFound
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.votes import PaperIdPath, next_or, safe_next
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.forms import next_or, safe_next
+from dailypapers.web.panels import paper_panel
+from dailypapers.web.params import PaperIdPath
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.csrf import CSRF_FIELD, csrf_token
 from dailypapers.web.security.identity import current_user, require_user
@@ -55,6 +58,7 @@ class ClaimBox:
     authors: list[str] = field(default_factory=list)
 
 
+@paper_panel(order=10)
 def claim_context(request: Request, library: Library, paper: Paper) -> dict[str, Any]:
     """The ``claim_box`` entry of the paper page's context (``_paper_claim.html``)."""
     user = current_user(request)

@@ -21,9 +21,8 @@ from dailypapers.accounts.models import User
 from dailypapers.community.claims import Claim
 from dailypapers.errors import Forbidden, NotFound
 from dailypapers.library import Library
-from dailypapers.web.routes import LibraryDep
+from dailypapers.web.deps import LibraryDep, json_user
 from dailypapers.web.routes.claims import NO_CLAIM, ClaimIdPath
-from dailypapers.web.routes.submissions import json_user
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.identity import require_user
 

@@ -29,9 +29,11 @@ from dailypapers.community.collections import Collection, Item
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import BIBTEX, LibraryDep, PageParam, allow_head, bibtex_response
-from dailypapers.web.routes.votes import back_to, safe_next
+from dailypapers.web.forms import back_to, safe_next
+from dailypapers.web.params import PageParam
+from dailypapers.web.responses import BIBTEX, allow_head, bibtex_response
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import SITE_NAME, render

@@ -12,11 +12,9 @@ the bytes of a response, whatever a careless client or browser does with them.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from starlette.responses import Response
 
@@ -24,7 +22,8 @@ from dailypapers.accounts.models import User
 from dailypapers.community.collections import Collection
 from dailypapers.errors import NotFound
 from dailypapers.serialize import iso_datetime, paper_json
-from dailypapers.web.routes import LibraryDep, allow_head
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.responses import SafeJSONResponse, allow_head
 from dailypapers.web.routes.collections import (
     CidPath,
     Entry,
@@ -38,15 +37,6 @@ from dailypapers.web.routes.collections import (
 )
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.security.identity import require_user
-
-
-class SafeJSONResponse(JSONResponse):
-    """JSON with ``<``, ``>`` and ``&`` escaped as ``\\u003c``-style sequences (the same values once decoded)."""
-
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
-
 
 router = APIRouter(tags=["api"], responses=ERROR_RESPONSES, default_response_class=SafeJSONResponse)
 UserDep = Annotated[User, Depends(require_user)]

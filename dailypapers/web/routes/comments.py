@@ -24,13 +24,15 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from dailypapers.accounts.models import User
-from dailypapers.community.comments import MAX_BODY, MAX_REASON, Comment, Thread
-from dailypapers.community.markdown import render_markdown
+from dailypapers.community.comments import MAX_BODY, Comment, Thread
 from dailypapers.errors import Forbidden, NotFound, UserError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.votes import back_to, safe_next
+from dailypapers.web.deps import LibraryDep, login_redirect, require_admin
+from dailypapers.web.forms import NextField, ReasonField, back_to, safe_next
+from dailypapers.web.markup import comment_html
+from dailypapers.web.panels import paper_panel
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.security.ratelimit import client_address
@@ -41,8 +43,6 @@ router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_c
 # Generous field limits: the service's own checks give the clear message ("at most 5,000 characters").
 BodyField = Annotated[str, Form(max_length=4 * MAX_BODY, description=f"Markdown text, 1 to {MAX_BODY:,} characters.")]
 ParentField = Annotated[str, Form(max_length=100, description="The comment this one answers (empty: none).")]
-ReasonField = Annotated[str, Form(max_length=4 * MAX_REASON, description="Why (shown to admins only).")]
-NextField = Annotated[str, Form(alias="next", max_length=2000, description="Where to go back to: a path on this site.")]
 CommentIdPath = Annotated[str, Path(max_length=100, description="A comment's id.")]
 
 
@@ -61,11 +61,6 @@ class ThreadView:
     replies: list[CommentView]
 
 
-def comment_html(comment: Comment) -> Markup:
-    """The comment's text as sanitised HTML (empty for a placeholder)."""
-    return Markup(render_markdown(comment.body)) if comment.body else Markup("")
-
-
 def _view(comment: Comment, user: User | None) -> CommentView:
     return CommentView(comment, comment_html(comment), user is not None and comment.user_id == user.id)
 
@@ -74,6 +69,7 @@ def thread_views(threads: list[Thread], user: User | None) -> list[ThreadView]:
     return [ThreadView(_view(t.comment, user), [_view(r, user) for r in t.replies]) for t in threads]
 
 
+@paper_panel(order=20)
 def comments_context(request: Request, library: Library, paper: Paper) -> dict[str, Any]:
     """What ``_comments.html`` needs on the page of ``paper``: the threads (hidden ones with their text for an
     admin only), the visible count, and who is looking."""
@@ -93,10 +89,6 @@ def comments_context(request: Request, library: Library, paper: Paper) -> dict[s
     }
 
 
-def login_redirect(back: str) -> RedirectResponse:
-    return RedirectResponse("/login?next=" + quote(back, safe="/"), status_code=303)  # the fragment too
-
-
 def count_comment(request: Request, user: User) -> None:
     """One comment (or edit) against the rate limits of the user and of the client address (429 past either)."""
     limits = request.app.state.rate_limits
@@ -112,13 +104,6 @@ def own_comment(library: Library, comment_id: str, user: User) -> Comment:
     if found.user_id != user.id:
         raise Forbidden("Only its author can change or delete a comment.")
     return found
-
-
-def require_admin(request: Request) -> User:
-    user = current_user(request)
-    if user is None or not user.is_admin:
-        raise Forbidden("Only admins can moderate.")
-    return user
 
 
 def anchor(comment: Comment) -> str:

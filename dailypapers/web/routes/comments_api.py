@@ -24,8 +24,10 @@ from dailypapers.community.comments import MAX_BODY, Comment
 from dailypapers.errors import NotFound
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.comments import comment_html, count_comment, own_comment
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.markup import comment_html
+from dailypapers.web.responses import allow_head
+from dailypapers.web.routes.comments import count_comment, own_comment
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.identity import current_user, require_user
 

@@ -23,10 +23,10 @@ from dailypapers.errors import BadInput, NotFound
 from dailypapers.library import Library
 from dailypapers.search.recommend import Pick
 from dailypapers.serialize import paper_json
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.feeds import atom_response
-from dailypapers.web.routes import LibraryDep
-from dailypapers.web.routes.collections_api import SafeJSONResponse
-from dailypapers.web.routes.votes import back_to, safe_next
+from dailypapers.web.forms import back_to, safe_next
+from dailypapers.web.responses import SafeJSONResponse
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user, require_user
 from dailypapers.web.templating import paper_url, public_url, render

@@ -35,9 +35,11 @@ from pydantic import BaseModel, ValidationError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.papers.periods import Period, day_period, parse_month, parse_week
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.errors import sentence
 from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
-from dailypapers.web.routes import MAX_QUERY_LENGTH, IsoDate, LibraryDep, MonthText, WeekText, allow_head
+from dailypapers.web.params import MAX_QUERY_LENGTH, IsoDate, MonthText, WeekText
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ErrorOut
 from dailypapers.web.templating import paper_url, public_url
 from dailypapers.web.voters import with_set_links

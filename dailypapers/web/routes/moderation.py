@@ -16,9 +16,10 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from dailypapers.web.routes import LibraryDep, allow_head
-from dailypapers.web.routes.comments import NextField, ReasonField, comment_html, login_redirect, require_admin
-from dailypapers.web.routes.votes import back_to
+from dailypapers.web.deps import LibraryDep, login_redirect, require_admin
+from dailypapers.web.forms import NextField, ReasonField, back_to
+from dailypapers.web.markup import comment_html
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import paper_url, render

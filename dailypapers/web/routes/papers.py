@@ -8,20 +8,20 @@ and must come after the ``/papers/date|week|month/…`` routes.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import BIBTEX, LibraryDep, allow_head, bibtex_response
-from dailypapers.web.routes.claims import claim_context
-from dailypapers.web.routes.comments import comments_context
-from dailypapers.web.routes.submissions import submission_context
-from dailypapers.web.schemas import ERROR_RESPONSES
+from dailypapers.serialize import similar_json
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.panels import panel_context
+from dailypapers.web.responses import BIBTEX, allow_head, bibtex_response
+from dailypapers.web.schemas import ERROR_RESPONSES, SimilarOut
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import paper_url, render
 from dailypapers.web.voters import vote_buttons
@@ -74,9 +74,7 @@ def paper_page(
         "json_url": "/api/similar/" + paper.id,
         "votes": vote_buttons(request, [paper]),
         "bib_url": paper_url(paper.id) + ".bib",
-        **claim_context(request, library, paper),
-        **comments_context(request, library, paper),
-        **submission_context(request, library, paper),  # after "paper": it carries the effective links
+        **panel_context(request, library, paper),  # claims, comments, submitted links (which override "paper")
     }
     return render(request, "paper.html", context)
 
@@ -96,6 +94,25 @@ def paper_bibtex(
     if paper is None:
         raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
     return bibtex_response([paper], paper.id)
+
+
+@router.get(
+    "/api/similar/{paper_id:path}",
+    response_class=JSONResponse,
+    response_model=SimilarOut,
+    tags=["api"],
+    summary="Papers similar to a paper",
+)
+def api_similar(
+    library: LibraryDep,
+    paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
+    k: Annotated[int, Query(ge=1, le=50, description="How many similar papers (1-50).")] = 10,
+) -> dict[str, Any]:
+    """A paper and its nearest neighbours by embedding (the paper itself excluded)."""
+    paper = library.papers.get(paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
+    return similar_json(paper, library.search.similar(paper, k))
 
 
 allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)

@@ -20,7 +20,9 @@ from dailypapers.accounts.models import User
 from dailypapers.errors import NotFound
 from dailypapers.library import Library
 from dailypapers.serialize import iso_date, paper_json
-from dailypapers.web.routes import LibraryDep, PageParam, allow_head
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.params import PageParam
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.security.csrf import csrf_token
 from dailypapers.web.security.identity import current_user

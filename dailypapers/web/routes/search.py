@@ -12,6 +12,7 @@ message in it and the text kept in the box; ``/api/search`` answers the JSON err
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,31 +23,32 @@ from starlette.responses import Response
 
 from dailypapers.library import Library
 from dailypapers.papers.store import Filters
+from dailypapers.serialize import search_json
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import (
-    BIBTEX,
+from dailypapers.web.params import (
     MAX_PAGE,
     MAX_QUERY_LENGTH,
     AuthorParam,
     CategoryParam,
     FormDate,
-    FormSearchRequestDep,
     IsoDate,
-    LibraryDep,
     Mode,
     ModeParam,
     PageParam,
+)
+from dailypapers.web.responses import BIBTEX, allow_head, bibtex_response
+from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut, SearchOut
+from dailypapers.web.search_request import (
+    FormSearchRequestDep,
     SearchRequest,
-    allow_head,
-    bibtex_response,
+    SearchRequestDep,
     form_search_request,
     run_search,
     search_request,
 )
-from dailypapers.web.routes.api import api_search
-from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut, SearchOut
 from dailypapers.web.templating import SITE_NAME, query_url, render
-from dailypapers.web.voters import vote_buttons
+from dailypapers.web.voters import vote_buttons, with_set_links
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 
@@ -149,6 +151,19 @@ def search_form(
     """The `/search` page for text sent in the body (the page's "paste an abstract" form, with its `csrf_token`):
     nothing changes, but a body has room where a URL has not."""
     return _answer(request, library, True, q, since, until, category, author, mode, p, added_since, added_until)
+
+
+@router.get("/api/search", response_class=JSONResponse, response_model=SearchOut, tags=["api"], summary="Search papers")
+def api_search(library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
+    """Hybrid (keyword + semantic) search with filters; the data of the `/search` page.
+
+    A query that names a paper exactly (arXiv id, abs URL, or its full title) puts that paper first with
+    `pinned: true`.
+    """
+    page = run_search(library, req)
+    shown = with_set_links(library, [r.paper for r in page.results])
+    page.results = [dataclasses.replace(r, paper=p) for r, p in zip(page.results, shown, strict=True)]
+    return search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
 
 
 class SearchIn(BaseModel):

@@ -16,7 +16,7 @@ import dataclasses
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -25,10 +25,11 @@ from dailypapers.community.submissions import MAX_URL, SubmitResult
 from dailypapers.errors import NotFound, UserError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.routes import LibraryDep
-from dailypapers.web.routes.votes import PaperIdPath
+from dailypapers.web.deps import LibraryDep, json_user
+from dailypapers.web.panels import paper_panel
+from dailypapers.web.params import PaperIdPath
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
-from dailypapers.web.security.identity import current_user, require_user
+from dailypapers.web.security.identity import current_user
 from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import paper_url, render
 
@@ -76,14 +77,6 @@ class LinksOut(BaseModel):
     paper: str = Field(description="The paper's id.")
     code_url: str | None = Field(description="The code link shown now (the one set here, else the abstract's).")
     project_url: str | None = Field(description="The project page shown now (set here, else the abstract's).")
-
-
-def json_user(request: Request) -> User:
-    """The caller of a JSON route: ``Content-Type: application/json`` (415 otherwise) and a signed-in user."""
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media != "application/json":
-        raise HTTPException(415, "Send the request as JSON, with 'Content-Type: application/json'.")
-    return require_user(request)
 
 
 def submit(request: Request, library: Library, user: User, text: str) -> SubmitResult:
@@ -215,6 +208,7 @@ for _method in ("PUT", "POST"):
 
 
 # -- the paper page's part ----------------------------------------------------------------------------------------
+@paper_panel(order=90)
 def submission_context(request: Request, library: Library, paper: Paper, **extra: Any) -> dict[str, Any]:
     """What ``_paper_links.html`` shows on the paper's page: the submitter, the effective links, the edit form for
     those allowed, and the notice after a submission or an edit.

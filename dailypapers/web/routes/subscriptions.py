@@ -28,7 +28,8 @@ from dailypapers.library import Library
 from dailypapers.mail.addresses import check_address
 from dailypapers.mail.links import PATHS
 from dailypapers.mail.subscriptions import DEFAULT_SECTIONS, FREQUENCIES, SECTIONS, AlreadyDone, Subscription
-from dailypapers.web.routes import LibraryDep, allow_head
+from dailypapers.web.deps import LibraryDep
+from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.security.ratelimit import client_address

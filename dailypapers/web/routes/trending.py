@@ -23,8 +23,10 @@ from dailypapers.papers.models import Paper
 from dailypapers.papers.periods import Period
 from dailypapers.papers.trending import paper_score
 from dailypapers.serialize import paper_json
+from dailypapers.web.deps import LibraryDep
 from dailypapers.web.feeds import ATOM, atom_response
-from dailypapers.web.routes import LibraryDep, Paged, PageParam, allow_head
+from dailypapers.web.params import PageParam
+from dailypapers.web.responses import Paged, allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.templating import SITE_NAME, query_url, render
 from dailypapers.web.voters import vote_buttons, with_set_links

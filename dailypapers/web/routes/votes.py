@@ -15,17 +15,18 @@ Not under ``/api/papers/…``: that prefix belongs to the Hugging Face compatibl
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, StrictBool
 
 from dailypapers.errors import NotFound, NotSignedIn
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.errors import BadRequest
-from dailypapers.web.routes import LibraryDep
+from dailypapers.web.deps import LibraryDep, rate_limits
+from dailypapers.web.forms import safe_next
+from dailypapers.web.params import PaperIdPath
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.cookies import CSRF_COOKIE
 from dailypapers.web.security.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
@@ -41,9 +42,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "A missing or wrong CSRF token, or a foreign origin."},
     429: {"model": ErrorOut, "description": "Too many votes from this voter; `Retry-After` says when to try again."},
 }
-PaperIdPath = Annotated[
-    str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.", examples=["2106.09685"])
-]
 
 
 class VoteIn(BaseModel):
@@ -63,10 +61,6 @@ class VoterOut(BaseModel):
     cookie: str = Field(description="Name of the CSRF cookie (HttpOnly) this response sets on a first visit.")
 
 
-def rate_limits(request: Request) -> Any:
-    return request.app.state.rate_limits
-
-
 def cast_vote(request: Request, library: Library, paper_id: str, voter: str, up: bool) -> tuple[Paper, int]:
     """Record the vote; 429 past the rate limit, 404 for an unknown paper. Returns the paper and its upvotes."""
     rate_limits(request).hit("vote", voter, what="votes")
@@ -77,36 +71,6 @@ def cast_vote(request: Request, library: Library, paper_id: str, voter: str, up:
     if paper is None or total is None:
         raise NotFound(f"No paper has the id '{paper_id[:200]}'.")
     return paper, total
-
-
-def safe_next(value: str) -> str:
-    """``value`` if it is a path on this site (``/…``, not ``//host`` or ``/\\host``); 400 otherwise."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        parts = None
-    unsafe = (
-        parts is None
-        or parts.scheme
-        or parts.netloc
-        or not value.startswith("/")
-        or value.startswith("//")
-        or "\\" in value
-        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
-    )
-    if unsafe:
-        raise BadRequest("'next' must be a path on this site, starting with a single '/'.")
-    return value
-
-
-def next_or(next_url: str | None, default: str) -> str:
-    """Where a form goes back to: ``next`` when given (checked by :func:`safe_next`), else ``default``."""
-    return safe_next(next_url) if next_url else default
-
-
-def back_to(next_url: str | None, default: str) -> RedirectResponse:
-    """The 303 that sends a form back to :func:`next_or`'s place."""
-    return RedirectResponse(next_or(next_url, default), status_code=303)
 
 
 def json_voter(request: Request) -> str:
