@@ -11,6 +11,7 @@ Deterministic for a given seed.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -49,7 +50,10 @@ def load_demo(embed: bool = True) -> Demo:
 
         vectors = MiniLMEmbedder().embed([f"{t}. {a}" for t, a in zip(titles, abstracts, strict=True)])
         CACHE.mkdir(parents=True, exist_ok=True)
-        np.save(cache, vectors)
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")  # whole or absent: two runs may race
+        with partial.open("wb") as fh:
+            np.save(fh, vectors)
+        os.replace(partial, cache)
     else:
         raise FileNotFoundError(cache)
     return Demo(titles, abstracts, vectors.astype(np.float32))

@@ -1,61 +1,30 @@
 """The ``dailypapers`` command: a thin layer over :class:`dailypapers.library.Library`.
 
 Each command parses its options, calls one library method and turns known errors into a one-line message and a
-non-zero exit (``click.ClickException``), never a traceback.
+non-zero exit (``click.ClickException``), never a traceback. The helpers every command shares are in
+:mod:`dailypapers.cli_common`; the ``cli_*`` modules define the other commands and groups, which ``main`` gathers at
+the end of this module (none of them imports this one).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-from dailypapers.config import ConfigError, load_config
-from dailypapers.errors import UserError
-from dailypapers.jobs.registry import INGEST_LOCK as INGEST_JOB
+from dailypapers.cli_common import friendly, job_lock, open_library, print_report
+from dailypapers.cli_digest import digest
+from dailypapers.cli_ingest import ingest
+from dailypapers.cli_jobs import jobs, status, worker
+from dailypapers.cli_mail import mail
+from dailypapers.cli_users import users
+from dailypapers.config import load_config
 from dailypapers.library import Library
-from dailypapers.papers.models import InvalidRecord
-from dailypapers.papers.sources.base import IngestReport, SourceError
-from dailypapers.papers.store import Filters, StoreError
-
-
-def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can cause into a clear message instead of a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, SourceError, StoreError, UserError, InvalidRecord, ValueError, OSError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
-
-
-@contextmanager
-def _library(**overrides: Any) -> Iterator[Library]:
-    lib = Library(load_config(**overrides))
-    try:
-        lib.init()
-        yield lib
-    finally:
-        lib.close()
-
-
-@contextmanager
-def _job_lock(lib: Library, name: str = INGEST_JOB) -> Iterator[None]:
-    """Hold the job lock ``name`` (imports and index builds never interleave), or fail with a clear message."""
-    with lib.papers.job_lock(name) as acquired:
-        if not acquired:
-            raise click.ClickException(f"another import is running (lock '{name}'); try again later")
-        yield
+from dailypapers.papers.models import Filters
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +43,7 @@ def main() -> None:
     help="Import the demo corpus (DAILYPAPERS_DEMO_CORPUS, else the packaged one) over the last 10 weekdays if the "
     "database is empty.",
 )
-@_friendly
+@friendly
 def init(demo: bool) -> None:
     """Create the data folder and database (or upgrade its schema)."""
     config = load_config()
@@ -86,25 +55,17 @@ def init(demo: bool) -> None:
             from dailypapers.search.vectors.static import ensure_static_model, static_model_dir
 
             click.echo(f"static embedding model ready in {ensure_static_model(static_model_dir(config.data_dir))}")
-        with _job_lock(lib):
+        with job_lock(lib):
             if demo and lib.papers.count() == 0:
                 from dailypapers.demo import import_demo
 
                 corpus = Path(config.demo_corpus) if config.demo_corpus else None  # empty: the packaged demo
-                _report(import_demo(lib, corpus, date.today()))
+                print_report(import_demo(lib, corpus, date.today()))
             n = lib.search.update_index()
         if n:
             click.echo(f"indexed {n} papers")
     finally:
         lib.close()
-
-
-def _report(report: IngestReport) -> None:
-    for rejected in report.rejected[:50]:
-        click.echo(f"rejected {rejected}", err=True)
-    if len(report.rejected) > 50:
-        click.echo(f"... and {len(report.rejected) - 50} more rejected records", err=True)
-    click.echo(report.summary())
 
 
 @main.group()
@@ -113,26 +74,26 @@ def index() -> None:
 
 
 @index.command("update")
-@_friendly
+@friendly
 def index_update() -> None:
     """Embed papers that are new or changed since the last run."""
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         click.echo(f"embedded {lib.search.update_index()} papers")
 
 
 @index.command("rebuild")
-@_friendly
+@friendly
 def index_rebuild() -> None:
     """Rebuild the vector index from scratch (embeddings of unchanged papers are reused)."""
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         click.echo(f"vector index rebuilt: {lib.search.rebuild_index()} papers")
 
 
 @index.command("prune")
-@_friendly
+@friendly
 def index_prune() -> None:
     """Delete the embeddings and vector indexes of every model but the configured one (DAILYPAPERS_EMBED_MODEL)."""
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         deleted = lib.search.prune_other_models()
         for model, n in deleted.items():
             click.echo(f"deleted {n} embeddings of {model}")
@@ -145,7 +106,7 @@ def db() -> None:
 
 
 @db.command("migrate")
-@_friendly
+@friendly
 def db_migrate() -> None:
     """Apply pending schema migrations and print them."""
     lib = Library(load_config())
@@ -162,7 +123,7 @@ def db_migrate() -> None:
 @click.option("--to", "url", required=True, metavar="URL", help="Target database: postgresql://… or sqlite:///PATH.")
 @click.option("--force", is_flag=True, help="Copy even if the target database is not empty.")
 @click.option("--batch", default=1000, show_default=True, help="Papers per transaction.")
-@_friendly
+@friendly
 def db_copy(url: str, force: bool, batch: int) -> None:
     """Copy papers, embeddings, users, votes and settings from the configured database to URL (migrated first).
 
@@ -170,7 +131,7 @@ def db_copy(url: str, force: bool, batch: int) -> None:
     """
     from dailypapers.papers.copy import describe, mismatches, open_target, progress_bars
 
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         dst = open_target(lib.config, url)
         try:
             dst.migrate()
@@ -203,7 +164,7 @@ def db_copy(url: str, force: bool, batch: int) -> None:
 @click.option("--limit", default=10, show_default=True, help="Results to print.")
 @click.option("--page", default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_friendly
+@friendly
 def search(
     query: str, since: Any, until: Any, category: str | None, author: str | None, added_since: Any, added_until: Any,
     mode: str, limit: int, page: int, as_json: bool,
@@ -215,7 +176,7 @@ def search(
     given = dict(since=since, until=until, added_since=added_since, added_until=added_until)
     day = {k: v.date() for k, v in given.items() if v}
     filters = Filters(category=category, author=author, **day)
-    with _library() as lib:
+    with open_library() as lib:
         result = lib.search.query(query, filters=filters, mode=mode, page=page, page_size=limit)
     if as_json:
         from dailypapers.serialize import search_json
@@ -235,7 +196,7 @@ def search(
 @click.option("--host", help="Address to listen on (default DAILYPAPERS_HOST).")
 @click.option("--port", type=int, help="Port (default DAILYPAPERS_PORT).")
 @click.option("--workers", type=int, help="Worker processes (default DAILYPAPERS_WORKERS).")
-@_friendly
+@friendly
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web site and the JSON API."""
     import uvicorn
@@ -246,7 +207,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         from dailypapers.jobs.schedule import parse_schedule
 
         parse_schedule(config.schedule, config.time_zone, JOBS)
-    with _library():
+    with open_library():
         pass  # migrate once before workers start
     uvicorn.run(
         "dailypapers.web.app:create_app",
@@ -265,34 +226,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 @main.command()
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@_friendly
+@friendly
 def backup(target: Path) -> None:
     """Copy the SQLite database to TARGET while the service runs (online backup)."""
-    with _library() as lib:
+    with open_library() as lib:
         lib.papers.backup(target)
     click.echo(f"backed up the database to {target} on {date.today().isoformat()}")
 
 
+for command in (users, jobs, worker, status, digest, mail, ingest):  # each cli_* module's commands, none imports this
+    main.add_command(command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-
-from dailypapers.cli_users import users  # noqa: E402  (after `main`: the group registers itself on it)
-
-main.add_command(users)
-
-from dailypapers import cli_jobs  # noqa: E402  (after `main`: worker and status register themselves on it)
-
-cli_jobs.register(main)
-
-from dailypapers import cli_digest  # noqa: E402  (after `main`: `dailypapers digest preview|send`)
-
-cli_digest.register(main)
-
-from dailypapers import cli_mail  # noqa: E402  (after `main`: `dailypapers mail test|deliver|outbox`)
-
-cli_mail.register(main)
-
-from dailypapers import cli_ingest  # noqa: E402  (after `main`: `dailypapers ingest jsonl|kaggle|arxiv|…`)
-
-cli_ingest.register(main)

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from dailypapers.cli import _friendly, _library
+from dailypapers.cli_common import friendly, open_library
 
 LOCK = "digest.send"  # the job's lock: a CLI batch and a scheduled one never overlap
 PERIOD_HELP = (
@@ -37,11 +37,11 @@ def digest() -> None:
     show_default=True,
     help="File to write the message to (RFC 5322, opens in any mail client).",
 )
-@_friendly
+@friendly
 def preview(email: str, period: str, out: Path) -> None:
     """Render the digest EMAIL would get into an .eml file (nothing is recorded or sent)."""
     frequency, key = (period, None) if period in ("daily", "weekly") else ("daily", period)
-    with _library() as lib:
+    with open_library() as lib:
         message = lib.digests.preview(email, period=key, frequency=frequency)
     data = message.as_bytes()
     out.write_bytes(data)
@@ -60,21 +60,16 @@ def _instant(value: str | None) -> datetime | None:
 
 @digest.command("send")
 @click.option("--now", "at", help="Run the batch as if it were this ISO 8601 time (no zone: UTC). Default: now.")
-@_friendly
+@friendly
 def send(at: str | None) -> None:
     """Record every due digest in the outbox and deliver them (what the digest.send job does)."""
     moment = _instant(at)
-    with _library() as lib, lib.papers.job_lock(LOCK) as acquired:
+    with open_library() as lib, lib.papers.job_lock(LOCK) as acquired:
         if not acquired:
             raise click.ClickException(f"another digest batch is running (lock '{LOCK}'); try again later")
         report = lib.digests.send_due(now=moment)
     for line in report_lines(report.counts()):
         click.echo(line)
-
-
-def register(main: click.Group) -> None:
-    """Add ``dailypapers digest`` to the command line (called by :mod:`dailypapers.cli` once ``main`` exists)."""
-    main.add_command(digest)
 
 
 def report_lines(counts: dict[str, Any]) -> list[str]:

@@ -13,15 +13,15 @@ from typing import Any
 
 import click
 
-from dailypapers.cli import _friendly, _job_lock, _library, _report
+from dailypapers.cli_common import friendly, job_lock, open_library, print_report
 from dailypapers.config import load_config
 from dailypapers.papers.sources.base import Record, SourceError
 
 
 def _run_ingest(records: Iterator[Record], no_index: bool) -> None:
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         try:
-            _report(lib.ingest(records, index=not no_index))
+            print_report(lib.ingest(records, index=not no_index))
         except SourceError as exc:
             if partial := getattr(exc, "report", None):
                 click.echo(f"stopped early; stored before the error: {partial.summary()}", err=True)
@@ -39,7 +39,7 @@ _no_index = click.option("--no-index", is_flag=True, help="Import only; embed an
 @ingest.command("jsonl")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_no_index
-@_friendly
+@friendly
 def ingest_jsonl(path: Path, no_index: bool) -> None:
     """Plain JSONL: one {"title", "abstract", [id, authors, categories, published]} per line."""
     from dailypapers.papers.sources.jsonl import read_jsonl
@@ -53,7 +53,7 @@ def ingest_jsonl(path: Path, no_index: bool) -> None:
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Keep papers first published on or after.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Keep papers first published on or before.")
 @_no_index
-@_friendly
+@friendly
 def ingest_kaggle(path: Path, categories: tuple[str, ...], since: Any, until: Any, no_index: bool) -> None:
     """The Kaggle arXiv snapshot (arxiv-metadata-oai-snapshot.json), streamed line by line."""
     from dailypapers.papers.sources.kaggle import read_kaggle
@@ -72,7 +72,7 @@ def ingest_kaggle(path: Path, categories: tuple[str, ...], since: Any, until: An
 @click.option("--max-results", default=200, show_default=True, help="Stop after this many entries.")
 @click.option("--page-size", default=100, show_default=True, help="Entries per API request.")
 @_no_index
-@_friendly
+@friendly
 def ingest_arxiv(query: str, max_results: int, page_size: int, no_index: bool) -> None:
     """The arXiv API (newest first), e.g. `dailypapers ingest arxiv "cat:cs.CL"`."""
     from dailypapers.papers.sources.arxiv_api import arxiv_options, read_arxiv
@@ -84,7 +84,7 @@ def ingest_arxiv(query: str, max_results: int, page_size: int, no_index: bool) -
 @ingest.command("hf")
 @click.argument("source")
 @_no_index
-@_friendly
+@friendly
 def ingest_hf(source: str, no_index: bool) -> None:
     """Hugging Face daily-papers JSON, from a file or an http(s) URL."""
     from dailypapers.papers.sources.hf_daily import read_hf_daily
@@ -96,14 +96,14 @@ def ingest_hf(source: str, no_index: bool) -> None:
 @click.argument("categories", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["atom", "rss"]), default="atom", show_default=True)
 @_no_index
-@_friendly
+@friendly
 def ingest_feed(categories: tuple[str, ...], fmt: str, no_index: bool) -> None:
     """Today's arXiv announcements, e.g. `dailypapers ingest feed cs.LG stat.ML` (new and cross-listed papers join
     the day's list; replacements update stored papers)."""
     from dailypapers.papers.sources.arxiv_feed import feed_options, read_arxiv_feed
 
     records = read_arxiv_feed(categories, fmt=fmt, **feed_options(load_config()))
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         report = lib.ingest_announcements(records, index=not no_index)
     for rejected in report.rejected[:50]:
         click.echo(f"rejected {rejected}", err=True)
@@ -118,11 +118,11 @@ def ingest_feed(categories: tuple[str, ...], fmt: str, no_index: bool) -> None:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last metadata datestamp (default: today).")
 @click.option("--format", "fmt", type=click.Choice(["arXiv", "arXivRaw"]), default="arXivRaw", show_default=True)
 @_no_index
-@_friendly
+@friendly
 def ingest_oai(sets: tuple[str, ...], from_: Any, until: Any, fmt: str, no_index: bool) -> None:
     """Bulk harvest over arXiv's OAI-PMH, resumable: a rerun goes on from the last page stored (default sets:
     DAILYPAPERS_OAI_SETS, else the archives of DAILYPAPERS_CATEGORIES)."""
-    with _library() as lib, _job_lock(lib):
+    with open_library() as lib, job_lock(lib):
         try:
             report = lib.harvest_oai(
                 list(sets) or None,
@@ -138,8 +138,3 @@ def ingest_oai(sets: tuple[str, ...], from_: Any, until: Any, fmt: str, no_index
     for rejected in report.rejected[:50]:
         click.echo(f"rejected {rejected}", err=True)
     click.echo(report.summary())
-
-
-def register(main: click.Group) -> None:
-    """Add ``ingest`` to the top-level command group."""
-    main.add_command(ingest)

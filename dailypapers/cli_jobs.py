@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from typing import Any
 
 import click
 
-from dailypapers.cli import _friendly, _library, main
+from dailypapers.cli_common import friendly, open_library
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import Scheduler, run_now
 from dailypapers.jobs.status import instance_status, status_lines
@@ -27,10 +26,10 @@ def jobs() -> None:
 
 
 @jobs.command("list")
-@_friendly
+@friendly
 def jobs_list() -> None:
     """Every job, its schedule, and its newest run."""
-    with _library() as lib:
+    with open_library() as lib:
         status = instance_status(lib)
     for job in status.jobs:
         last = job.last
@@ -40,10 +39,10 @@ def jobs_list() -> None:
 
 @jobs.command("run")
 @click.argument("name", type=click.Choice(sorted(JOBS)))
-@_friendly
+@friendly
 def jobs_run(name: str) -> None:
     """Run job NAME now and record the run (exit status 1 if it failed or is running elsewhere)."""
-    with _library() as lib:
+    with open_library() as lib:
         outcome = run_now(lib, name)
     if outcome.result == "busy":
         raise click.ClickException(f"job {name} is running elsewhere (its lock is held); try again later")
@@ -55,12 +54,12 @@ def jobs_run(name: str) -> None:
         raise click.ClickException(f"job {name} failed: {run.error}")
 
 
-@main.command()
+@click.command()
 @click.option("--once", is_flag=True, help="Run the due jobs once, wait for them, and exit.")
-@_friendly
+@friendly
 def worker(once: bool) -> None:
     """Run the jobs of DAILYPAPERS_SCHEDULE at their times (each slot once, however many workers run)."""
-    with _library() as lib:
+    with open_library() as lib:
         scheduler = Scheduler(lib)
         if not scheduler.entries:
             raise click.ClickException("nothing is scheduled: set DAILYPAPERS_SCHEDULE (see docs/jobs.md)")
@@ -84,20 +83,15 @@ def worker(once: bool) -> None:
         click.echo("worker stopped" + note)
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_friendly
+@friendly
 def status(as_json: bool) -> None:
     """Papers, embeddings, index and database size, and each job's last run."""
-    with _library() as lib:
+    with open_library() as lib:
         result = instance_status(lib)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, default=str))
         return
     for line in status_lines(result):
         click.echo(line)
-
-
-def register(group: Any) -> None:
-    """Add ``jobs`` to the CLI's main group (the other commands register themselves with ``main``)."""
-    group.add_command(jobs)

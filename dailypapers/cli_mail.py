@@ -13,7 +13,7 @@ import json
 
 import click
 
-from dailypapers.cli import _friendly, _library
+from dailypapers.cli_common import friendly, open_library
 from dailypapers.db.ids import sortable_id
 from dailypapers.mail.addresses import check_address
 from dailypapers.mail.mailer import compose_test_message, describe
@@ -27,11 +27,11 @@ def mail() -> None:
 
 @mail.command("test")
 @click.option("--to", "to", required=True, metavar="ADDRESS", help="Where the test message goes.")
-@_friendly
+@friendly
 def mail_test(to: str) -> None:
     """Send a test message to ADDRESS now, through the configured mailer, and print the server's answer."""
     address = check_address(to)
-    with _library() as lib:
+    with open_library() as lib:
         mailer = lib.mailer
         entry = lib.outbox.record(compose_test_message(address, mailer), kind="test", period=f"test:{sortable_id()}")
         assert entry is not None  # a fresh period: never recorded before
@@ -56,10 +56,10 @@ def mail_test(to: str) -> None:
 
 @mail.command("deliver")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most this many messages.")
-@_friendly
+@friendly
 def mail_deliver(limit: int | None) -> None:
     """Deliver the due mail now (retries included) and print what happened."""
-    with _library() as lib:
+    with open_library() as lib:
         report = lib.deliver_mail(limit=limit)
         where = describe(lib.mailer)
     for line in report_lines(report, where):
@@ -83,10 +83,10 @@ def report_lines(report: DeliveryReport, where: str) -> list[str]:
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only entries of this status.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="How many entries.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_friendly
+@friendly
 def mail_outbox(status: str | None, limit: int, as_json: bool) -> None:
     """The newest outbox entries (newest first) and the count of each status."""
-    with _library() as lib:
+    with open_library() as lib:
         entries = lib.outbox.recent(limit, status)
         counts = lib.outbox.counts()
     if as_json:
@@ -102,8 +102,3 @@ def entry_line(entry: OutboxEntry) -> str:
     state = f"{entry.status} {when:%Y-%m-%d %H:%M}" + (f" (attempt {entry.attempts})" if entry.attempts > 1 else "")
     error = f"  {entry.last_error}" if entry.last_error and entry.status != "sent" else ""
     return f"{entry.created_at:%Y-%m-%d %H:%M}  {state:<30} {entry.kind:<8} {entry.period:<12} {entry.recipient}{error}"
-
-
-def register(group: click.Group) -> None:
-    """Add ``mail`` to the CLI's main group."""
-    group.add_command(mail)

@@ -21,8 +21,10 @@
 * ``lib.digests`` — the email digest: who is due, composing, recording in the outbox, sending; previews
   (:class:`dailypapers.mail.digests.Digests`).
 
-The CLI and the web app call these services, never a store or SQL. The library itself does only what crosses
-domains: creating the schema, importing records *and* indexing them, and the instance's signing key.
+The CLI and the web app call these services, never a store or SQL. The library only wires: importing records *and*
+indexing them is :class:`dailypapers.search.indexing.Indexing`'s (``lib.indexing``), delivering mail outside the
+request :class:`dailypapers.mail.delivery.Delivery`'s (``lib.delivery``); the methods below that do either are
+one-line delegations kept for their callers. Creating the schema and the instance's signing key are its own.
 """
 
 from __future__ import annotations
@@ -30,11 +32,9 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cached_property
-from typing import Protocol, TypeVar
 
 from dailypapers.accounts.service import Accounts
 from dailypapers.community.claims import Claims
@@ -45,46 +45,34 @@ from dailypapers.community.saved_searches import SavedSearches
 from dailypapers.community.submissions import Submissions
 from dailypapers.community.votes import Votes
 from dailypapers.config import Config
-from dailypapers.db.background import Soon
+from dailypapers.mail.delivery import Delivery
 from dailypapers.mail.digests import Digests
 from dailypapers.mail.links import Links, site_url
 from dailypapers.mail.mailer import Mailer, open_mailer
 from dailypapers.mail.outbox import DeliveryReport, Outbox
 from dailypapers.mail.subscriptions import Subscriptions
-from dailypapers.papers.announcements import AnnouncementReport, ingest_announcements
+from dailypapers.papers.announcements import AnnouncementReport
 from dailypapers.papers.authors import Authors
 from dailypapers.papers.copy import Progress, copy_store
-from dailypapers.papers.oai_harvest import OaiReport, harvest_sets
+from dailypapers.papers.oai_harvest import OaiReport
 from dailypapers.papers.service import Papers
 from dailypapers.papers.sources.arxiv_api import arxiv_options
 from dailypapers.papers.sources.arxiv_feed import FeedRecord
-from dailypapers.papers.sources.base import IngestReport, Record, SourceError
+from dailypapers.papers.sources.base import IngestReport, Record
 from dailypapers.papers.store import Store, open_store
+from dailypapers.search.indexing import LAST_ANNOUNCEMENT_KEY, Indexing
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Search
 from dailypapers.search.taste import Tastes
 from dailypapers.search.vectors.embedder import Embedder, MiniLMEmbedder
 
 Counts = dict[str, tuple[int, int]]
+__all__ = ["LAST_ANNOUNCEMENT_KEY", "SECRET_META_KEY", "Library"]  # LAST_ANNOUNCEMENT_KEY: re-exported (jobs.status)
 
-
-class _Changes(Protocol):
-    """What an import reports: how many papers it added and updated (what indexing then embeds)."""
-
-    @property
-    def added(self) -> int: ...
-
-    @property
-    def updated(self) -> int: ...
-
-
-R = TypeVar("R", bound=_Changes)
 log = logging.getLogger(__name__)
 SECRET_META_KEY = "secret_key"
-LAST_ANNOUNCEMENT_KEY = "announcements:last_day"  # the newest day an announcement feed listed papers on
 """Meta key of the generated signing key (used when ``DAILYPAPERS_SECRET_KEY`` is empty)."""
 MAIL_CLOSE_WAIT_S = 10  # close() waits this long for a background delivery (one SMTP exchange: ~1 s)
-MAIL_BUSY_TRIES = 30  # deliver_soon: seconds it waits out another sender's lock before leaving it to mail.deliver
 
 
 class Library:
@@ -96,11 +84,6 @@ class Library:
         self.db = self.store.db  # the plain tables (accounts, votes, rate limits): SQLAlchemy Core
         self._embedder = embedder
         self._lock = threading.Lock()
-        # Slow work a request asks for runs in these threads: a submission's embedding, a confirmation's SMTP.
-        self._indexing = Soon(
-            "dailypapers-index", lambda: self.search.update_index(progress=False), failure="background indexing failed"
-        )
-        self._delivery = Soon("dailypapers-mail", self._deliver_in_background, failure="background delivery failed")
         self.papers = Papers(self.store)
         c = config
         self.search = Search(
@@ -113,6 +96,9 @@ class Library:
             rrf_k=c.rrf_k,
             embed_batch=c.embed_batch,
         )
+        # Slow work a request asks for runs in their threads: a submission's embedding, a confirmation's SMTP.
+        self.indexing = Indexing(self.papers, self.search, self.store.meta, config)
+        self.delivery = Delivery(lambda: self.outbox, lambda: self.mailer)
 
     @cached_property
     def accounts(self) -> Accounts:
@@ -130,7 +116,7 @@ class Library:
             self.db,
             self.papers,
             self.store.meta,
-            self._submit_ingest,
+            self.indexing.ingest_then_index_soon,
             arxiv=arxiv_options(c),
             window_days=c.submission_window_days,
             time_zone=c.time_zone,
@@ -279,7 +265,7 @@ class Library:
         self.wait_for_delivery(MAIL_CLOSE_WAIT_S)  # a confirmation mail on its way; what is left goes next run
         self.store.close()  # and its plain-table engine
 
-    # -- what crosses domains ----------------------------------------------------------------------------------
+    # -- imports and indexing (dailypapers.search.indexing), mail outside the request (dailypapers.mail.delivery) --
     def ingest(
         self,
         records: Iterable[Record],
@@ -288,61 +274,14 @@ class Library:
         progress: bool | None = None,
         index: bool = True,
     ) -> IngestReport:
-        """Import records (:meth:`Papers.ingest`), then embed and index the new and changed papers."""
-        return self._indexed_after(
-            lambda: self.papers.ingest(records, added_at=added_at, progress=progress), index, progress
-        )
+        """Import records, then embed and index the new and changed papers (:meth:`Indexing.ingest`)."""
+        return self.indexing.ingest(records, added_at=added_at, progress=progress, index=index)
 
     def ingest_announcements(
         self, records: Iterable[FeedRecord], *, progress: bool | None = None, index: bool = True
     ) -> AnnouncementReport:
-        """Apply arXiv feed announcements (:mod:`dailypapers.papers.announcements`), then index what changed."""
-
-        def write(batch: Iterable[Record], /, *, added_at: date | None = None) -> IngestReport:
-            return self.papers.ingest(batch, added_at=added_at, progress=progress)
-
-        report = ingest_announcements(self.papers, write, records)
-        if report.days:  # for `dailypapers status`: the newest day a feed listed papers on
-            newest = max(report.days).isoformat()
-            if newest > (self.store.meta.get(LAST_ANNOUNCEMENT_KEY) or ""):
-                self.store.meta.set(LAST_ANNOUNCEMENT_KEY, newest)
-        if index and (report.added or report.updated):
-            self.search.update_index(progress=progress)
-        return report
-
-    def _submit_ingest(self, records: Iterable[Record], day: date) -> IngestReport:
-        """A submission's import: stored now, embedded by a background thread (never in the request's path)."""
-        report = self.ingest(records, added_at=day, progress=False, index=False)
-        if report.added or report.updated:
-            self.index_soon()
-        return report
-
-    def index_soon(self) -> None:
-        """Embed and index new papers in a background thread, now (see :class:`Soon`: no paper is left out)."""
-        self._indexing.request()
-
-    def wait_for_indexing(self, timeout: float | None = None) -> bool:
-        """Wait for the background indexing :meth:`index_soon` started; False if it still runs after ``timeout``."""
-        return self._indexing.wait(timeout)
-
-    def deliver_soon(self) -> None:
-        """Deliver due mail in a background thread, now: a web request records a confirmation mail and returns,
-        SMTP never runs in a request."""
-        self._delivery.request()
-
-    def wait_for_delivery(self, timeout: float | None = None) -> bool:
-        """Wait for the delivery :meth:`deliver_soon` started; False if it still runs after ``timeout``."""
-        return self._delivery.wait(timeout)
-
-    def _deliver_in_background(self) -> None:
-        for _ in range(MAIL_BUSY_TRIES):  # another sender (the mail.deliver job) may be just finishing
-            if not self.outbox.deliver(self.mailer).skipped_locked:
-                return
-            time.sleep(1)
-
-    def deliver_mail(self, *, limit: int | None = None) -> DeliveryReport:
-        """Deliver the due mail now, in this thread (the CLI and the ``mail.deliver`` job)."""
-        return self.outbox.deliver(self.mailer, limit=limit)
+        """Apply arXiv feed announcements, then index what changed (:meth:`Indexing.ingest_announcements`)."""
+        return self.indexing.ingest_announcements(records, progress=progress, index=index)
 
     def harvest_oai(
         self,
@@ -354,30 +293,30 @@ class Library:
         *,
         index: bool = True,
     ) -> OaiReport:
-        """Harvest arXiv's OAI-PMH sets (default: ``oai_sets``, else the archives of ``categories``), resumably
-        (:mod:`dailypapers.papers.oai_harvest`), then index what changed unless ``index`` is False."""
-        return self._indexed_after(
-            lambda: harvest_sets(
-                self.papers, self.store.meta, self.config, sets=sets, from_=from_, until=until,
-                metadata_prefix=metadata_prefix, progress=progress,
-            ),
-            index,
-            progress,
-        )  # fmt: skip
+        """Harvest arXiv's OAI-PMH sets (default: ``oai_sets``, else the archives of ``categories``), then index what
+        changed unless ``index`` is False (:meth:`Indexing.harvest_oai`)."""
+        return self.indexing.harvest_oai(sets, from_, until, metadata_prefix, progress, index=index)
 
-    def _indexed_after(self, store: Callable[[], R], index: bool, progress: bool | None) -> R:
-        """Run the import ``store``, then (if ``index``) embed and index what it added or changed — also when it
-        fails: a :class:`SourceError` carries what was stored before the failure as ``report``, and that is kept."""
-        try:
-            report = store()
-        except SourceError as exc:
-            partial = getattr(exc, "report", None)
-            if index and partial and (partial.added or partial.updated):
-                self.search.update_index(progress=progress)
-            raise
-        if index and (report.added or report.updated):
-            self.search.update_index(progress=progress)
-        return report
+    def index_soon(self) -> None:
+        """Embed and index new papers in a background thread, now (:meth:`Indexing.soon`)."""
+        self.indexing.soon()
+
+    def wait_for_indexing(self, timeout: float | None = None) -> bool:
+        """Wait for the background indexing :meth:`index_soon` started; False if it still runs after ``timeout``."""
+        return self.indexing.wait(timeout)
+
+    def deliver_soon(self) -> None:
+        """Deliver due mail in a background thread, now: a web request records a confirmation mail and returns,
+        SMTP never runs in a request (:meth:`Delivery.soon`)."""
+        self.delivery.soon()
+
+    def wait_for_delivery(self, timeout: float | None = None) -> bool:
+        """Wait for the delivery :meth:`deliver_soon` started; False if it still runs after ``timeout``."""
+        return self.delivery.wait(timeout)
+
+    def deliver_mail(self, *, limit: int | None = None) -> DeliveryReport:
+        """Deliver the due mail now, in this thread (the CLI and the ``mail.deliver`` job)."""
+        return self.delivery.now(limit=limit)
 
     def copy_to(self, dst: Store, *, batch: int = 1000, progress: Progress | None = None) -> Counts:
         """Copy this whole instance into the migrated database of ``dst`` (:mod:`dailypapers.papers.copy`); returns

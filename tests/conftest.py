@@ -1,7 +1,9 @@
 """Shared fixtures: the ``store`` fixture runs a test once per storage backend (``--backend`` picks which).
 
-PostgreSQL comes from one embedded server per test session (started on first use); every test gets a fresh
-database on it (a schema of its own), migrated, and dropped afterwards. SQLite gets a fresh data folder.
+PostgreSQL comes from one embedded server per test session (started on first use). Both backends migrate once per
+session: a test's fresh database is a copy of that migrated one (a copied SQLite file in a fresh data folder; a
+PostgreSQL database created from a template, dropped afterwards). ``postgres_url`` gives an empty, unmigrated schema
+for tests of the migrations themselves.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ import pytest
 from dailypapers.config import Config
 from dailypapers.papers.store import Store, open_store
 
+# Fixture modules shared by several folders (fixtures defined there are found by every test).
+pytest_plugins = ["tests.web.small_library"]
+
 BACKENDS = ("sqlite", "postgres")
 _db_numbers = itertools.count(1)
+MIGRATED = "migrated_template"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,18 +90,57 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
-@pytest.fixture
-def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Config:
-    """The configuration of a fresh, migrated database of the backend under test (for tests that build a
-    :class:`~dailypapers.library.Library` or run the CLI on it)."""
-    if backend == "postgres":
-        config = Config(data_dir=tmp_path, database_url=request.getfixturevalue("postgres_url"))
-    else:
-        config = Config(data_dir=tmp_path)
-    st = open_store(config)
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session: each test gets a copy of the file (a few ms, against ~75 ms to
+    migrate a new one)."""
+    folder = tmp_path_factory.mktemp("migrated-sqlite")
+    st = open_store(Config(data_dir=folder))
     st.migrate()
     st.close()
-    return config
+    return Config(data_dir=folder).sqlite_path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The name of a database on the session's server, migrated once: each test's database is a copy of it
+    (``CREATE DATABASE … TEMPLATE``: ~50 ms, against ~180 ms to migrate a new schema)."""
+    import psycopg
+
+    from tests.pg import database_uri
+
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {MIGRATED}")
+    uri = database_uri(postgres_server, MIGRATED)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    st = open_store(Config(data_dir=tmp_path_factory.mktemp("migrated-postgres"), database_url=uri))
+    st.migrate()
+    st.close()  # a template must have no connections when it is copied
+    return MIGRATED
+
+
+@pytest.fixture
+def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Config]:
+    """The configuration of a fresh, migrated database of the backend under test (for tests that build a
+    :class:`~dailypapers.library.Library` or run the CLI on it): a copy of the session's migrated one."""
+    if backend != "postgres":
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), Config(data_dir=tmp_path).sqlite_path)
+        yield Config(data_dir=tmp_path)
+        return
+    import psycopg
+
+    from tests.pg import database_uri
+
+    server: str = request.getfixturevalue("postgres_server")
+    template: str = request.getfixturevalue("migrated_postgres")
+    name = f"test_{next(_db_numbers)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        # FILE_COPY: ~2x faster than the default WAL_LOG for a database this small (fsync is off on this server)
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+    yield Config(data_dir=tmp_path, database_url=database_uri(server, name))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # a server the test started may still hold one
 
 
 @pytest.fixture

@@ -18,15 +18,17 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import numpy as np
 
 from dailypapers.config import Config
 from dailypapers.demo import DEMO_CORPUS as DEMO_PACKAGE_CORPUS
@@ -46,10 +48,38 @@ _schema_numbers = itertools.count(1)
 _built: dict[tuple[str, str], Config] = {}
 
 
+class MemoEmbedder:
+    """The session's model with a memory: a text it embedded once is not embedded again.
+
+    The demo corpus is indexed by several test libraries (both backends, the web, mail and Hugging Face tests);
+    its vectors are the model's own, computed once per test process instead of once per library. Everything else
+    (``name``, ``dim``, ``loaded``, …) is the model's.
+    """
+
+    def __init__(self, model: Embedder) -> None:
+        self.model = model
+        self.name, self.dim = model.name, model.dim
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            if missing:
+                self._vectors.update(zip(missing, self.model.embed(missing), strict=True))
+            if not texts:
+                return np.zeros((0, self.dim), dtype=np.float32)
+            return np.stack([self._vectors[t] for t in texts]).astype(np.float32, copy=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
 @functools.cache
 def demo_embedder() -> Embedder:
-    """One embedding model for the session's test libraries (loading it takes seconds; it is thread-safe)."""
-    return MiniLMEmbedder(precision=Config.embed_precision)
+    """One embedding model for the session's test libraries (loading it takes seconds; it is thread-safe), with a
+    memory of what it embedded (:class:`MemoEmbedder`)."""
+    return MemoEmbedder(MiniLMEmbedder(precision=Config.embed_precision))
 
 
 def backend_config(request: pytest.FixtureRequest, backend: str, data_dir: Path) -> Config:

@@ -23,7 +23,7 @@ from dailypapers.library import SECRET_META_KEY, Library
 from dailypapers.papers.store import open_store
 from dailypapers.web.security.cookies import CSRF_COOKIE, SESSION_COOKIE
 from tests.demo import demo_embedder, running_server
-from tests.web.test_votes import ADAM, LORA, SMALL_DAY, STRINGS, api_vote, build_small, buttons, sign_in, token_of
+from tests.web.small_library import ADAM, LORA, SMALL_DAY, STRINGS, api_vote, build_small, buttons, sign_in, token_of
 
 VOTERS = 16
 
@@ -31,7 +31,7 @@ VOTERS = 16
 @pytest.fixture
 def shared(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Config]:
     """One small library on ``backend`` (no signing key yet), for several servers to share."""
-    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
     config = Config(data_dir=tmp_path, database_url=url)
     build_small(config, demo_embedder()).close()
     yield config

@@ -23,7 +23,8 @@ from dailypapers.db.engine import Database
 from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import authors, claims, paper_authors, papers, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
-from dailypapers.papers.authors import NEWEST_FIRST, listed_papers, not_hidden
+from dailypapers.papers.authors import NEWEST_FIRST, listed_papers
+from dailypapers.papers.hidden import not_hidden
 from dailypapers.papers.models import Paper, clean_text
 from dailypapers.papers.store.base import Store
 

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, exists, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from dailypapers.db.engine import Database
 from dailypapers.db.ids import sortable_id
-from dailypapers.db.schema import collection_items, collections, hidden_papers, papers, users
+from dailypapers.db.schema import collection_items, collections, papers, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
+from dailypapers.papers.hidden import not_hidden
 from dailypapers.papers.models import checked_text
 
 MAX_NAME = 100
@@ -90,8 +91,8 @@ def _not_found(collection_id: str) -> NotFound:
 
 
 def _visible_items() -> Any:
-    """The condition "this item's paper is not hidden" (a correlated NOT EXISTS)."""
-    return ~exists().where(hidden_papers.c.paper_pk == items_t.c.paper_pk)
+    """The condition "this item's paper is not hidden": the one rule of :mod:`dailypapers.papers.hidden`."""
+    return not_hidden(items_t.c.paper_pk)
 
 
 def _select_collections() -> Any:

@@ -17,6 +17,9 @@ The rules, for every caller (pages, JSON API, digest):
   networks") and its vector half returns the nearest papers however far they are, so every new paper would
   "match" everything. A pasted abstract (a long query) matches by similarity only: its words are in every paper.
 * A paper that matches several saved searches is one alert that names them all (best match first).
+
+Candidates are gathered and fused by :mod:`dailypapers.search.fusion`, as a search's are; hidden papers are never
+among them (the store's rule).
 """
 
 from __future__ import annotations
@@ -37,11 +40,9 @@ from dailypapers.db.engine import Database
 from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import saved_searches, users
 from dailypapers.errors import BadInput, Conflict, NotFound
-from dailypapers.papers.hidden import hidden_among
-from dailypapers.papers.models import Paper, checked_text
-from dailypapers.papers.store.base import Filters
+from dailypapers.papers.models import Filters, Paper, checked_text
 from dailypapers.papers.store.terms import is_long, query_terms, words
-from dailypapers.search.fusion import fusion_weights, reciprocal_rank_fusion
+from dailypapers.search.fusion import fuse, gather, papers_of
 from dailypapers.search.service import Search
 from dailypapers.search.vectors.static import STATIC_MODEL_NAME
 
@@ -289,7 +290,7 @@ class SavedSearches:
 
     def _alerts(self, hits: Mapping[int, _Hit], limit: int) -> Alerts:
         ranked = sorted(hits.items(), key=lambda kv: (-kv[1].score, kv[0]))[: max(0, limit)]
-        papers = {p.pk: p for p in self.search.store.get_papers_by_pk([pk for pk, _ in ranked])}
+        papers = papers_of(self.search.store, [pk for pk, _ in ranked])
         alerts: Alerts = []
         for pk, hit in ranked:
             if (paper := papers.get(pk)) is None:
@@ -299,11 +300,10 @@ class SavedSearches:
         return alerts
 
     def _hits(self, searches: Sequence[SavedSearch], since: date) -> PerSearch:
-        """Per saved search, the keys of its matches added on or after ``since`` (hidden papers left out)."""
+        """Per saved search, the keys of its matches added on or after ``since`` (never a hidden paper)."""
         store = self.search.store
         if not searches or store.latest_added_day() is None:
             return [(s, {}) for s in searches]
-        vectors = self.search.vectors
         embedder = self.search.embedder
         queries = embedder.embed([s.query for s in searches])  # one batch: one model call for all
         threshold = min_similarity(embedder.name)
@@ -312,22 +312,21 @@ class SavedSearches:
         for saved, vector in zip(searches, queries, strict=True):
             start = max(since, saved.filters.added_since or since)
             filters = dataclasses.replace(saved.filters, added_since=start)
-            keyword = self._keyword_matches(saved.query, depth, filters)
-            near = [h for h in vectors.search(vector, depth, filters) if h.score >= threshold]
-            fused = reciprocal_rank_fusion(
-                [keyword, [h.pk for h in near]], k=self.search.rrf_k, weights=fusion_weights(is_long(saved.query))
-            )
+            long_text = is_long(saved.query)
+            found = gather(
+                store, saved.query, filters, keyword_depth=0 if long_text else depth,
+                vectors=self.search.vectors, query_vector=vector, vector_depth=depth,
+            )  # fmt: skip
+            keyword = self._every_word(saved.query, [h.pk for h in found.keyword])
+            near = [h for h in found.vector if h.score >= threshold]
+            fused = fuse([keyword, [h.pk for h in near]], k=self.search.rrf_k, long_text=long_text)
             cosine = {h.pk: h.score for h in near}
             kw = set(keyword)
-            gone = hidden_among(store.db, [pk for pk, _ in fused])
-            hits = {pk: _Hit(s, pk in kw, cosine.get(pk)) for pk, s in fused if pk not in gone}
-            result.append((saved, hits))
+            result.append((saved, {pk: _Hit(s, pk in kw, cosine.get(pk)) for pk, s in fused}))
         return result
 
-    def _keyword_matches(self, query: str, depth: int, filters: Filters) -> Keys:
-        """Keys of the keyword hits (best first) that hold every word of ``query``; none for a long text."""
-        if is_long(query):
-            return []
-        hits = [h.pk for h in self.search.store.keyword_search(query, depth, filters)]
-        papers = {p.pk: p for p in self.search.store.get_papers_by_pk(hits)}
+    def _every_word(self, query: str, hits: Keys) -> Keys:
+        """Those keyword hits (best first) that hold every word of ``query`` (none for a long text: no keyword half
+        is asked for one)."""
+        papers = papers_of(self.search.store, hits)
         return [pk for pk in hits if (p := papers.get(pk)) is not None and has_every_word(query, p)]

@@ -161,7 +161,7 @@ class Submissions:
             if (existing := self._existing(arxiv_id)) is not None:  # submitted by another while this one waited
                 return existing
             paper = self._fetch(arxiv_id, version)
-            same = self.papers.store.find_by_title(paper.title)
+            same = self.papers.store.find_by_title(paper.title, include_hidden=True)  # a hidden one is a duplicate too
             if same is not None and not same.is_arxiv:  # imported without an arXiv id: the import would merge them
                 return SubmitResult(same, duplicate=True)
             self._check_window(paper)

@@ -7,7 +7,8 @@ the page is theirs together and lists every name.
 
 The queries are SQLAlchemy Core over the plain ``authors`` and ``paper_authors`` tables, written once for both
 backends; papers are materialised by the store (:meth:`~dailypapers.papers.store.base.Store.get_papers_by_pk`),
-as everywhere else. Hidden papers (``hidden_papers``) are left out, as on every list.
+as everywhere else. Hidden papers are left out by the one rule every list adds
+(:func:`dailypapers.papers.hidden.not_hidden`).
 
 :func:`fill_author_slugs` gives a slug to the author rows written before migration 0005 added the column; both
 stores call it at the end of ``migrate()``.
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, bindparam, column, exists, func, select, table, update
 
 from dailypapers.db.engine import Database
-from dailypapers.db.schema import authors, hidden_papers, paper_authors
+from dailypapers.db.schema import authors, paper_authors
+from dailypapers.papers.hidden import not_hidden
 from dailypapers.papers.models import Paper, author_slug
 
 if TYPE_CHECKING:
@@ -65,11 +67,6 @@ class Coauthor:
     name: str
     slug: str
     papers: int
-
-
-def not_hidden(pk: ColumnElement[int]) -> ColumnElement[bool]:
-    """Paper ``pk`` is not hidden by an admin (the condition every list adds)."""
-    return ~exists().where(hidden_papers.c.paper_pk == pk)
 
 
 def _by_slug(slug: str, pk: ColumnElement[int]) -> ColumnElement[bool]:

@@ -149,7 +149,8 @@ def _copy_embeddings(src: Store, dst: Store, batch: int, step: Progress) -> dict
         outdated = {p.pk for papers in src.papers_needing_embedding(model, batch) for p in papers}
         copied[model] = seen = 0
         for pks, vectors in src.iter_embeddings(model, batch):
-            papers = {p.pk: p for p in src.get_papers_by_pk([int(pk) for pk in pks])}
+            keys = [int(pk) for pk in pks]
+            papers = {p.pk: p for p in src.get_papers_by_pk(keys, include_hidden=True)}  # a copy keeps them all
             rows: list[tuple[Paper, np.ndarray]] = [
                 (dataclasses.replace(papers[pk], pk=dst_pk[papers[pk].id]), vector)
                 for pk, vector in zip(pks.tolist(), vectors, strict=True)

@@ -9,6 +9,8 @@ from hostile input live there once: control characters are removed from every te
 to drive the terminal of whoever runs ``dailypapers search``), numbers are bounded to what both databases store
 (:data:`MAX_UPVOTES`, :data:`MAX_VERSION`), and a date that cannot be expressed in UTC is an invalid record, never a
 crash.
+
+:class:`Filters` (the search filters every read path takes) lives here too, beside the record it filters.
 """
 
 from __future__ import annotations
@@ -199,6 +201,29 @@ class Paper:
         for key in ("added_at", "pk", "upvotes", "votes"):
             data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Search filters. ``since``/``until`` apply to the paper's display date (arXiv publication day, else day
+    added); ``added_since``/``added_until`` to the day it was added here (``added_at``: what saved-search alerts
+    ask for, "new on this site since Monday", whatever the paper's own date).
+
+    ``category`` matches any of the paper's categories; ``author`` is a case-insensitive substring of any
+    author's name.
+    """
+
+    since: date | None = None
+    until: date | None = None
+    category: str | None = None
+    author: str | None = None
+    added_since: date | None = None
+    added_until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        values = (self.since, self.until, self.category, self.author, self.added_since, self.added_until)
+        return any(v is not None for v in values)
 
 
 _TEXT_FIELDS = ("comment", "journal_ref", "doi", "abs_url", "pdf_url", "code_url", "project_url", "primary_category")

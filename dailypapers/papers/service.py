@@ -4,7 +4,8 @@ underneath.
 
 A paper an admin hid (:mod:`dailypapers.papers.hidden`) is absent from everything this service returns — lists,
 counts, :meth:`Papers.get`, :meth:`Papers.by_pks` — unless the caller asks for it by name (``include_hidden``:
-the moderation page, an admin's view of the paper).
+the moderation page, an admin's view of the paper). The store's queries leave it out (the rule is theirs, once);
+this service filters nothing after the fact.
 """
 
 from __future__ import annotations
@@ -40,17 +41,14 @@ class Papers:
     def get(self, paper_id: str, *, include_hidden: bool = False) -> Paper | None:
         """A paper by id; an arXiv id with a version suffix or an abs URL resolves to the paper too. A hidden paper
         is None unless ``include_hidden``."""
-        paper = self.store.get_paper(paper_id)
+        paper = self.store.get_paper(paper_id, include_hidden=include_hidden)
         if paper is None and (parsed := parse_arxiv_id(paper_id)):
-            paper = self.store.get_paper(parsed[0])
-        if paper is not None and not include_hidden and self.is_hidden(paper):
-            return None
+            paper = self.store.get_paper(parsed[0], include_hidden=include_hidden)
         return paper
 
     def by_pks(self, pks: Sequence[int]) -> list[Paper]:
         """The listed (not hidden) papers with these keys, in the order given; unknown keys are skipped."""
-        gone = hidden.hidden_among(self.store.db, pks)
-        return self.store.get_papers_by_pk([pk for pk in pks if pk not in gone])
+        return self.store.get_papers_by_pk(pks)
 
     def count(self) -> int:
         return self.store.count_papers()
@@ -103,7 +101,8 @@ class Papers:
 
     # -- moderation ---------------------------------------------------------------------------------------------
     def is_hidden(self, paper: Paper) -> bool:
-        return paper.pk is not None and bool(hidden.hidden_among(self.store.db, [paper.pk]))
+        """Whether an admin hid ``paper`` (what an admin's view of it shows; lists never need to ask)."""
+        return paper.pk is not None and hidden.is_hidden(self.store.db, paper.pk)
 
     def hide(self, paper_id: str, by: str | None, reason: str = "") -> Paper:
         """Take the paper off every list, feed and search (``by``: the admin's user id)."""

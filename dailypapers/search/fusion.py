@@ -1,4 +1,13 @@
-"""Fusing several rankings of the same papers into one.
+"""The one step from a query to ranked papers, shared by search, similar papers, recommendations and alerts.
+
+* :func:`gather` — a query's candidates: the store's keyword ranking and the vector index's nearest papers, the
+  keyword query run in the database while this thread embeds the text, so the two take about as long as the slower;
+* :func:`fuse` — the rankings fused into one (below), a paper the query names exactly pinned first;
+* :func:`papers_of` / :func:`ranked_papers` — the ranked keys' papers, fetched in one query.
+
+Visibility is not a step here: every query these make (keyword, vector, papers by key) leaves out papers an admin
+hid by the store's own rule (:mod:`dailypapers.papers.hidden`), so no caller filters after the fact. A paper hidden
+between ranking and fetching simply does not come back from the fetch.
 
 Reciprocal rank fusion (Cormack, Clarke & Büttcher, SIGIR 2009) is the baseline: each list adds
 ``weight / (k + rank)`` for every paper it ranks, so agreement between the keyword and the vector ranking wins
@@ -12,10 +21,20 @@ the sweep in docs/search.md), not by guessing.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TypeVar
 
+import numpy as np
+
+from dailypapers.papers.models import Filters, Paper
+from dailypapers.papers.store.base import Hit, Store
+from dailypapers.search.vectors.base import VectorIndex
+
 K = TypeVar("K", bound=Hashable)
+Ranked = list[tuple[int, float]]
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="keyword-search")
 
 
 def reciprocal_rank_fusion(
@@ -50,3 +69,64 @@ to 2 did better than equal weights on the long-text kinds by more than the noise
 def fusion_weights(long_text: bool) -> tuple[float, float]:
     """The (keyword, vector) weights of :func:`reciprocal_rank_fusion` for a short query or a long text."""
     return LONG_TEXT_WEIGHTS if long_text else KEYWORD_WEIGHTS
+
+
+@dataclass
+class Candidates:
+    """A query's two rankings, best first: the keyword search's hits and the vector search's (score = cosine)."""
+
+    keyword: list[Hit] = field(default_factory=list)
+    vector: list[Hit] = field(default_factory=list)
+
+    def rankings(self) -> list[list[int]]:
+        """The keys of both, keyword ranking first (the order :func:`fuse` and :func:`fusion_weights` expect)."""
+        return [[h.pk for h in self.keyword], [h.pk for h in self.vector]]
+
+
+def gather(
+    store: Store,
+    text: str,
+    filters: Filters,
+    *,
+    keyword_depth: int = 0,
+    vectors: VectorIndex | None = None,
+    query_vector: np.ndarray | Callable[[], np.ndarray] | None = None,
+    vector_depth: int = 0,
+) -> Candidates:
+    """The keyword candidates of ``text`` (``keyword_depth`` of them; 0: none) and the ``vector_depth`` papers
+    nearest to ``query_vector`` (none without ``vectors`` and ``query_vector``), all passing ``filters``.
+
+    With both halves, the keyword query runs in a pool thread — in the database, which releases the GIL — while
+    this thread searches the vector index, after computing the query vector when ``query_vector`` is a function
+    (embedding a text takes milliseconds: the keyword half runs meanwhile)."""
+    keyword = store.keyword_search if keyword_depth > 0 else None
+    if vectors is None or query_vector is None or vector_depth <= 0:
+        return Candidates(keyword=keyword(text, keyword_depth, filters) if keyword else [])
+    pending = _POOL.submit(keyword, text, keyword_depth, filters) if keyword else None
+    try:
+        point = query_vector() if callable(query_vector) else query_vector
+        dense = vectors.search(point, vector_depth, filters)
+    finally:  # never leave the keyword half running on its own
+        sparse = pending.result() if pending is not None else []
+    return Candidates(keyword=sparse, vector=dense)
+
+
+def fuse(rankings: Sequence[Sequence[int]], *, k: int, long_text: bool, pinned: int | None = None) -> Ranked:
+    """(keyword, vector) rankings fused by :func:`reciprocal_rank_fusion` with the weights of
+    :func:`fusion_weights`; ``pinned`` (the paper a query names by id or exact title) first, above every score."""
+    fused = reciprocal_rank_fusion(rankings, k=k, weights=fusion_weights(long_text))
+    if pinned is not None:
+        top = fused[0][1] + 1.0 if fused else 1.0
+        fused = [(pinned, top)] + [(pk, s) for pk, s in fused if pk != pinned]
+    return fused
+
+
+def papers_of(store: Store, keys: Sequence[int]) -> dict[int, Paper]:
+    """The papers with these keys, by key, in one query (the store leaves out hidden ones)."""
+    return {int(p.pk): p for p in store.get_papers_by_pk(list(dict.fromkeys(keys))) if p.pk is not None}
+
+
+def ranked_papers(store: Store, ranked: Sequence[tuple[int, float]]) -> list[tuple[Paper, float]]:
+    """``(paper, score)`` for each ranked key whose paper is shown, in rank order."""
+    found = papers_of(store, [pk for pk, _ in ranked])
+    return [(found[pk], score) for pk, score in ranked if pk in found]

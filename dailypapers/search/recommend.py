@@ -36,11 +36,11 @@ import numpy as np
 from sqlalchemy import select
 
 from dailypapers.db.schema import interests as interests_t
-from dailypapers.papers.hidden import hidden_among
-from dailypapers.papers.models import Paper
+from dailypapers.papers.models import Filters, Paper
 from dailypapers.papers.periods import Period
 from dailypapers.papers.service import Papers
-from dailypapers.papers.store.base import Filters, Store
+from dailypapers.papers.store.base import Hit, Store
+from dailypapers.search.fusion import gather, papers_of
 from dailypapers.search.taste import Taste, Tastes
 from dailypapers.search.vectors.base import VectorIndex
 
@@ -241,11 +241,10 @@ class Recommender:
         top = _top(scores, min(limit + 10, int(mask.sum())))  # a margin for papers hidden since the window was built
         keys = [int(window.pks[k]) for k in top]
         reasons = {int(k): recent[int(nearest[k])] for k in top}
-        gone = hidden_among(self.store.db, keys)
-        found = {p.pk: p for p in self.store.get_papers_by_pk(list(dict.fromkeys(keys + list(reasons.values()))))}
+        found = papers_of(self.store, keys + list(reasons.values()))  # a paper hidden since is not found
         out = []
         for k, pk in zip(top, keys, strict=True):
-            if pk in gone or pk not in found:
+            if pk not in found:
                 continue
             score, near = float(scores[k]), found.get(reasons[int(k)])
             how = KIND_WORDS.get(taste.kind_of(near.pk or 0) if near else "", "you liked")
@@ -264,11 +263,11 @@ class Recommender:
         trending = self.papers.in_period(Period("window", window.start, newest), limit=TRENDING_POOL, sort="trending")
         recent = Filters(added_since=window.start)  # the day papers were added here, not their publication day
         lists = [  # a keyword search among recent papers per keyword, best match first
-            (keyword, [h.pk for h in self.store.keyword_search(keyword, KEYWORD_HITS, recent) if h.pk in allowed])
+            (keyword, [h.pk for h in self._keyword_hits(keyword, recent) if h.pk in allowed])
             for keyword in wanted.keywords
         ]
         lists = [(keyword, hits[:limit]) for keyword, hits in lists]
-        found = {p.pk: p for p in self.papers.by_pks([pk for _, hits in lists for pk in hits])}
+        found = papers_of(self.store, [pk for _, hits in lists for pk in hits])
         for rank in range(limit):  # round robin: every keyword gets its best matches on the page
             for keyword, hits in lists:
                 if rank < len(hits) and hits[rank] in found and hits[rank] not in picks:
@@ -292,6 +291,11 @@ class Recommender:
                 ranked.append(Pick(paper, 0.0, "", "trending this week", "trending"))
                 picks[int(paper.pk or 0)] = ranked[-1]
         return ranked[:limit]
+
+    def _keyword_hits(self, keyword: str, recent: Filters) -> list[Hit]:
+        """The keyword candidates of one interest keyword among recent papers, gathered as search gathers them
+        (:func:`dailypapers.search.fusion.gather`)."""
+        return gather(self.store, keyword, recent, keyword_depth=KEYWORD_HITS).keyword
 
     def interests_of(self, user_id: str) -> Interests:
         with self.tastes.db.read() as conn:

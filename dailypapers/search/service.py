@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from dailypapers.errors import BadInput
-from dailypapers.papers.models import Paper
-from dailypapers.papers.store.base import Filters, Store
+from dailypapers.papers.models import Filters, Paper
+from dailypapers.papers.store.base import Store
 from dailypapers.search.hybrid import SearchPage, hybrid_search
 from dailypapers.search.similar import similar_papers
 from dailypapers.search.vectors.base import VectorIndex

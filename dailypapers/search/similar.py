@@ -1,10 +1,11 @@
-"""Similar papers: the nearest neighbours of a paper's embedding, itself and hidden papers excluded."""
+"""Similar papers: the nearest neighbours of a paper's embedding, itself and hidden papers excluded (the vector
+index's candidates and the fetch of :mod:`dailypapers.search.fusion` both leave hidden papers out)."""
 
 from __future__ import annotations
 
-from dailypapers.papers.hidden import hidden_among
 from dailypapers.papers.models import Paper
 from dailypapers.papers.store.base import Store
+from dailypapers.search.fusion import ranked_papers
 from dailypapers.search.vectors.base import VectorIndex
 
 
@@ -12,7 +13,4 @@ def similar_papers(store: Store, vectors: VectorIndex, paper: Paper, k: int = 10
     """The ``k`` papers most similar to ``paper`` by embedding, with their cosine similarity."""
     if paper.pk is None:
         return []
-    hits = vectors.similar(paper.pk, k)
-    gone = hidden_among(store.db, [h.pk for h in hits])  # papers an admin hid are never suggested
-    papers = {p.pk: p for p in store.get_papers_by_pk([h.pk for h in hits if h.pk not in gone])}
-    return [(papers[h.pk], h.score) for h in hits if h.pk in papers]
+    return ranked_papers(store, [(h.pk, h.score) for h in vectors.similar(paper.pk, k)])

@@ -12,8 +12,9 @@ object: a dataclass, a dict). :func:`view` registers it once per rendering, each
 
 Every registered path calls the same view with the same checked parameters, so a page and its twins can never
 show different data; the rendering is chosen by the route, never by testing the path. A view may return a
-:class:`~starlette.responses.Response` instead (a redirect to the canonical address, say): every rendering passes
-it through. Each rendering also answers ``HEAD`` (left out of the OpenAPI schema), as :func:`allow_head` does.
+:class:`~starlette.responses.Response` instead (a redirect to the canonical address, say, which
+:func:`redirect_to` makes for whichever rendering asked): every rendering passes it through. Each rendering also
+answers ``HEAD`` (left out of the OpenAPI schema), as :func:`allow_head` does.
 
 The endpoints carry their view (``endpoint.view``) and rendering (``endpoint.rendering``): a test walks the app's
 routes and checks that every page with a JSON twin is registered here.
@@ -23,13 +24,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_type_hints
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from dailypapers.papers.models import Paper
 from dailypapers.web.feeds import ATOM
@@ -42,18 +45,20 @@ Responses = dict[int | str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class Html:
-    """The page: ``template`` rendered with ``context(request, data)`` (default: ``data`` itself, a dict)."""
+    """The page: ``template`` rendered with ``context(request, data)`` (default: ``data`` itself, a dict). The
+    context may be a :class:`Response` instead, where only the page differs from its twins (a visitor sent to the
+    log-in page where the JSON twin answers 401)."""
 
     path: str
     template: str
-    context: Callable[[Request, Any], dict[str, Any]] | None = None
+    context: Callable[[Request, Any], dict[str, Any] | Response] | None = None
     summary: str = ""
     kind = "html"
     tag = "pages"
 
     def respond(self, request: Request, data: Any) -> Response:
         context = self.context(request, data) if self.context else data
-        return render(request, self.template, context)
+        return context if isinstance(context, Response) else render(request, self.template, context)
 
     def route_options(self) -> dict[str, Any]:
         return {"response_model": None, "response_class": HTMLResponse}
@@ -199,3 +204,14 @@ def view(router: APIRouter, *renderings: Rendering, responses: Responses | None 
         return fn
 
     return register
+
+
+def redirect_to(request: Request, status_code: int = 307, **path_params: str) -> RedirectResponse:
+    """A redirect to the rendering that answers ``request``, with ``path_params`` (each quoted) in its path and the
+    query string kept: how a view sends every rendering to its canonical address (the page to the page, the JSON
+    to the JSON)."""
+    path: str = request.scope["endpoint"].rendering.path
+    for name, value in path_params.items():
+        path = re.sub(r"\{" + name + r"(:[^}]*)?\}", quote(value, safe=""), path)  # only %XX: no group references
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(path + query, status_code=status_code)

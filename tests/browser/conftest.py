@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,30 @@ if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
+# Playwright waits 30 s for a state by default; on a loaded 2-core machine a first search (model warm-up) took
+# longer. A wait still ends as soon as the state is reached: the longer limit only delays a real failure.
+PATIENCE_MS = 180_000
+
+
+class PatientBrowser:
+    """The browser, whose pages and contexts wait up to :data:`PATIENCE_MS` for what a test waits for."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        context = self.browser.new_context(**options)
+        context.set_default_timeout(PATIENCE_MS)
+        context.set_default_navigation_timeout(PATIENCE_MS)
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        return self.new_context(**options).new_page()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless chromium per test module (flags: no sandbox in containers, no network of its own)."""
@@ -32,5 +57,5 @@ def browser() -> Iterator[object]:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )  # fmt: skip
-        yield b
+        yield PatientBrowser(b)
         b.close()

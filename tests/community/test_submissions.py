@@ -27,7 +27,7 @@ from dailypapers.papers.periods import day_period
 from dailypapers.papers.sources.arxiv_api import arxiv_options
 from tests.demo import demo_embedder
 from tests.fakes_arxiv import ArxivById, FakePaper, arxiv_by_id, days_ago
-from tests.web.test_votes import PASSWORD, build_small
+from tests.web.small_library import PASSWORD, build_small
 
 FRESH = "2611.01234"  # an id of the future (so never one of the fixture libraries)
 OLD_STYLE = "hep-th/0611001"
@@ -48,7 +48,7 @@ def fake() -> Iterator[ArxivById]:
 
 
 def config_for(backend: str, request: pytest.FixtureRequest, tmp_path: Any, api_url: str, **kw: Any) -> Config:
-    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
     return Config(data_dir=tmp_path, database_url=url, arxiv_api_url=api_url, arxiv_delay=0.01, arxiv_retries=1, **kw)
 
 

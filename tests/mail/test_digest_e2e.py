@@ -24,7 +24,7 @@ from dailypapers.papers.sources.jsonl import read_jsonl
 from dailypapers.web.app import create_app
 from tests.demo import DEMO_CORPUS, demo_embedder
 from tests.mail.smtp_server import SmtpServer
-from tests.web.test_votes import token_of
+from tests.web.small_library import token_of
 
 FRIDAY, THURSDAY, MONDAY = date(2026, 11, 20), date(2026, 11, 19), date(2026, 11, 23)
 READER = "reader@example.org"

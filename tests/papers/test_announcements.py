@@ -24,14 +24,14 @@ from tests.demo import cli_env, demo_embedder
 from tests.fakes_arxiv import serve
 from tests.papers.sources.conftest import fixture_bytes
 from tests.papers.sources.test_arxiv_feed import BILLION_LAUGHS, CATS, MONDAY, RSS, TUESDAY, FeedServer
-from tests.web.test_votes import LORA, SMALL_DAY, build_small
+from tests.web.small_library import LORA, SMALL_DAY, build_small
 
 SATURDAY = date(2024, 12, 7)
 
 
 @pytest.fixture
 def config(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Config:
-    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
     return Config(data_dir=tmp_path, database_url=url)
 
 

@@ -148,10 +148,14 @@ def _cli(config: Config, **extra: str) -> dict[str, str]:
 
 @pytest.mark.slow  # a build of ~20 s (and a killed one)
 def test_init_builds_the_model_atomically_once_offline_and_deterministically(
-    built: Built, db_config: Config, caplog: pytest.LogCaptureFixture
+    built: Built, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """`dailypapers init` killed while building leaves no model; then two concurrent callers build it once, with no
-    network and no HF_HUB_OFFLINE in the environment, and it embeds exactly like the session's model."""
+    network and no HF_HUB_OFFLINE in the environment, and it embeds exactly like the session's model.
+
+    The build is about files, not storage: it runs once, in a SQLite data folder (the static model on PostgreSQL is
+    tested by the re-embedding tests below, on both backends)."""
+    db_config = Config(data_dir=tmp_path)
     folder = static_model_dir(db_config.data_dir)
     init = [sys.executable, "-m", "dailypapers", "init"]
     proc = subprocess.Popen(init, env=_cli(db_config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

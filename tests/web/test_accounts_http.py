@@ -13,7 +13,7 @@ from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.papers.models import make_paper
 from tests.demo import running_server
-from tests.web.test_votes import token_of
+from tests.web.small_library import token_of
 
 PASSWORD = "correct horse battery"
 PAPER = "2401.00001"

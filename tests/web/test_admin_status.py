@@ -15,9 +15,9 @@ from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.runs import JobRuns, utc_now
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
+from tests.web.small_library import sign_in
 from tests.web.test_comments import lib
 from tests.web.test_moderation import form
-from tests.web.test_votes import sign_in
 
 __all__ = ["lib"]
 

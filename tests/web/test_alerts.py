@@ -21,7 +21,7 @@ from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
 from tests.search.test_added_since import HINTON, MULTI, NEW_DAY, OLD_DAY, PASSWORD, QCD, two_day_library
-from tests.web.test_votes import sign_in, token_of
+from tests.web.small_library import sign_in, token_of
 
 XSS = "<script>alert('alert')</script>&amp;\"q\""
 _SAVED_ID = re.compile(r'<article class="saved-search" id="saved-([^"]+)">')

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
 from tests.web.conftest import assert_error_json
+from tests.web.small_library import sign_in, token_of
 from tests.web.test_authors import authored  # noqa: F401  (the fixture: a library of papers with authors)
-from tests.web.test_votes import sign_in, token_of
 
 PAPER = "2401.00002"  # by Charles Babbage, Ada Lovelace and Zoë Müller
 _WITHDRAW = re.compile(r'action="/claims/([0-9a-f]+)/withdraw"')

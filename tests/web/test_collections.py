@@ -21,7 +21,7 @@ from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
 from tests.demo import demo_embedder
-from tests.web.test_votes import ADAM, LORA, PASSWORD, STRINGS, build_small, sign_in, token_of
+from tests.web.small_library import ADAM, LORA, PASSWORD, STRINGS, build_small, sign_in, token_of
 
 XSS_NAME = "<script>alert('name')</script>&amp;\"q\""
 XSS_DESCRIPTION = "<img src=x onerror=alert(1)> {\\} @misc{evil,"
@@ -60,7 +60,7 @@ class Site:
 
 @pytest.fixture
 def site(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Site]:
-    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
     lib = build_small(Config(data_dir=tmp_path, database_url=url), demo_embedder())
     users = {name: lib.accounts.create_user(name, f"{name}@example.org", PASSWORD) for name in ("root", "ann", "bob")}
     assert users["root"].is_admin and not users["ann"].is_admin

@@ -21,7 +21,7 @@ from dailypapers.library import Library
 from dailypapers.web.app import create_app
 from tests.demo import demo_embedder
 from tests.web.conftest import assert_error_json
-from tests.web.test_votes import ADAM, LORA, PASSWORD, SMALL_DAY, STRINGS, build_small, sign_in, token_of
+from tests.web.small_library import ADAM, LORA, PASSWORD, SMALL_DAY, STRINGS, build_small, sign_in, token_of
 
 XSS = "<script>alert(1)</script> <img src=x onerror=alert(1)> [click](javascript:alert(1)) *ok*"
 _ANCHOR = re.compile(r"#c-([0-9a-f]{26})$")
@@ -29,7 +29,7 @@ _ANCHOR = re.compile(r"#c-([0-9a-f]{26})$")
 
 @pytest.fixture
 def lib(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Library]:
-    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
     library = build_small(Config(data_dir=tmp_path, database_url=url), demo_embedder())
     library.accounts.create_user("root", "root@example.org", PASSWORD)  # the first user: the admin
     yield library

@@ -22,7 +22,7 @@ from dailypapers.papers.models import make_paper
 from dailypapers.web.app import create_app
 from tests.demo import DROPOUT_TITLE, demo_embedder
 from tests.search.test_recommend import DROPOUT, REGULARISATION, recommend_config
-from tests.web.test_votes import PASSWORD, sign_in, token_of
+from tests.web.small_library import PASSWORD, sign_in, token_of
 
 _names = itertools.count(1)
 XSS_TITLE = "<script>alert('pick')</script> Dropout & regularisation of deep networks"

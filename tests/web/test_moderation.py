@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
+from tests.web.small_library import ADAM, LORA, STRINGS, sign_in, token_of
 from tests.web.test_comments import XSS, comment_id, lib, post_comment
-from tests.web.test_votes import ADAM, LORA, STRINGS, sign_in, token_of
 
 __all__ = ["lib"]  # the fixture, shared with the comment tests
 

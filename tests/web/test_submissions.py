@@ -21,7 +21,7 @@ from dailypapers.web.app import create_app
 from tests.demo import demo_embedder
 from tests.fakes_arxiv import ArxivById, FakePaper, arxiv_by_id, days_ago
 from tests.web.conftest import assert_error_json
-from tests.web.test_votes import PASSWORD, build_small, sign_in, token_of
+from tests.web.small_library import PASSWORD, build_small, sign_in, token_of
 
 FRESH, STALE, XSS = "2611.01234", "2611.05555", "2611.06666"
 HOSTILE = '<script>alert("t")</script> & <b>Bold</b> Claims'
@@ -39,7 +39,7 @@ def fake() -> Iterator[ArxivById]:
 
 @pytest.fixture
 def lib(backend: str, request: pytest.FixtureRequest, tmp_path: Any, fake: ArxivById) -> Iterator[Library]:
-    url = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else ""
+    url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
     config = Config(data_dir=tmp_path, database_url=url, arxiv_api_url=fake.url, arxiv_delay=0.01, arxiv_retries=1)
     library = build_small(config, demo_embedder())
     for name in ("root", "ann"):  # root, the first account, is the admin; bob is made when he signs in

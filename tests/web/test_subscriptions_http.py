@@ -20,7 +20,7 @@ from dailypapers.mail.links import Links
 from dailypapers.web.app import create_app
 from tests.mail.smtp_server import SmtpServer
 from tests.web.conftest import assert_error_json
-from tests.web.test_votes import token_of
+from tests.web.small_library import token_of
 
 ANN = "ann@example.org"
 TOP_LINE = 'Get trending papers in your email inbox! <a href="/subscribe">Subscribe</a>'

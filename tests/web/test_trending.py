@@ -12,9 +12,7 @@ from fastapi.testclient import TestClient
 from dailypapers.library import Library
 from dailypapers.web.app import create_app
 from tests.web.conftest import assert_error_json
-from tests.web.test_votes import ADAM, LORA, SMALL_DAY, STRINGS, api_vote, sign_in, small, token_of
-
-__all__ = ["small"]  # the fixture, imported for the tests below
+from tests.web.small_library import ADAM, LORA, SMALL_DAY, STRINGS, api_vote, sign_in, token_of
 
 
 @pytest.fixture

@@ -5,6 +5,11 @@ Two implementations stand behind it: :mod:`dailypapers.papers.store.sqlite` (the
 protocol; the store knows nothing of them. Nearest-neighbour search is not part of it: it goes through
 :class:`dailypapers.search.vectors.base.VectorIndex`, whose PostgreSQL implementation calls the PostgreSQL store's
 own ``pgvector_search``.
+
+Visibility is the store's: a paper an admin hid (:mod:`dailypapers.papers.hidden`) is left out by the SQL of every
+read that serves a page — lists and counts, lookups by id, key or title, keyword search, ``filter_pks`` and the
+vector candidates filtered with it — unless the caller asks for it by name (``include_hidden=True``: moderation,
+an admin's view, copying the database). Whole-database reads (``iter_papers``, embeddings) see every paper.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import numpy as np
 from dailypapers.db.engine import Database
 from dailypapers.db.meta import Meta
 from dailypapers.errors import StoreError
-from dailypapers.papers.models import Paper
+from dailypapers.papers.models import Filters, Paper  # Filters: re-exported, it was defined here
 
-__all__ = ["Filters", "Hit", "Store", "StoreError", "UpsertCounts"]  # StoreError: re-exported for the stores
+__all__ = ["Filters", "Hit", "Store", "StoreError", "UpsertCounts"]  # Filters, StoreError: re-exported
 
 
 @dataclass
@@ -38,29 +43,6 @@ class UpsertCounts:
         self.updated += other.updated
         self.unchanged += other.unchanged
         return self
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Search filters. ``since``/``until`` apply to the paper's display date (arXiv publication day, else day
-    added); ``added_since``/``added_until`` to the day it was added here (``added_at``: what saved-search alerts
-    ask for, "new on this site since Monday", whatever the paper's own date).
-
-    ``category`` matches any of the paper's categories; ``author`` is a case-insensitive substring of any
-    author's name.
-    """
-
-    since: date | None = None
-    until: date | None = None
-    category: str | None = None
-    author: str | None = None
-    added_since: date | None = None
-    added_until: date | None = None
-
-    @property
-    def active(self) -> bool:
-        values = (self.since, self.until, self.category, self.author, self.added_since, self.added_until)
-        return any(v is not None for v in values)
 
 
 @dataclass
@@ -96,14 +78,17 @@ class Store(Protocol):
         """
         ...
 
-    def get_paper(self, paper_id: str) -> Paper | None: ...
-
-    def get_papers_by_pk(self, pks: Sequence[int]) -> list[Paper]:
-        """The papers with these keys, in the order given (unknown keys are skipped)."""
+    def get_paper(self, paper_id: str, *, include_hidden: bool = False) -> Paper | None:
+        """The paper with this id (None for a hidden one unless ``include_hidden``)."""
         ...
 
-    def find_by_title(self, title: str) -> Paper | None:
-        """The paper whose normalised title equals ``normalize_title(title)``, if any."""
+    def get_papers_by_pk(self, pks: Sequence[int], *, include_hidden: bool = False) -> list[Paper]:
+        """The papers with these keys, in the order given (unknown keys, and hidden ones unless ``include_hidden``,
+        are skipped)."""
+        ...
+
+    def find_by_title(self, title: str, *, include_hidden: bool = False) -> Paper | None:
+        """The paper whose normalised title equals ``normalize_title(title)``, if any (hidden ones: as above)."""
         ...
 
     def count_papers(self) -> int: ...
@@ -134,16 +119,17 @@ class Store(Protocol):
         ...
 
     def iter_papers(self, batch: int = 1000) -> Iterator[Paper]:
-        """Every paper, in key order (used by copy, export and index rebuilds)."""
+        """Every paper, hidden ones too, in key order (used by copy, export and index rebuilds)."""
         ...
 
     # -- keyword search --------------------------------------------------------------------------------------
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
-        """BM25 ranking over title (weighted highest), abstract and authors; ``query`` is plain user text."""
+        """BM25 ranking over title (weighted highest), abstract and authors; ``query`` is plain user text. Hidden
+        papers are never hits."""
         ...
 
     def filter_pks(self, filters: Filters, among: Collection[int] | None = None) -> set[int]:
-        """Keys of all papers that pass ``filters``; only those in ``among`` when it is given."""
+        """Keys of all papers that pass ``filters`` and are not hidden; only those in ``among`` when it is given."""
         ...
 
     # -- embeddings ------------------------------------------------------------------------------------------

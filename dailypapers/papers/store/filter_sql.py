@@ -1,5 +1,9 @@
 """The SQL ``WHERE`` clause for search filters (display and added days, category, author), for both backends.
 
+:func:`candidate_sql` adds the visibility rule (:func:`dailypapers.papers.hidden.not_hidden_sql`) to the filters:
+what every search candidate query (keyword, vector, ``filter_pks``) selects by, so hidden papers are never
+candidates.
+
 The two databases differ only in their parameter placeholder, their substring function and how a date is passed;
 a :class:`Dialect` carries those. Every user value is a bound parameter, and a category is matched exactly or as a
 prefix with its LIKE wildcards escaped, so ``cs_LG`` never matches ``csXLG``.
@@ -12,7 +16,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from dailypapers.papers.store.base import Filters
+from dailypapers.papers.hidden import not_hidden_sql
+from dailypapers.papers.models import Filters
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,16 @@ def filter_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[st
     return (" AND ".join(clauses) or dialect.true), args
 
 
+def candidate_sql(filters: Filters, dialect: Dialect, alias: str = "p") -> tuple[str, list[Any]]:
+    """:func:`filter_sql` and the paper not hidden: the condition of every search candidate query."""
+    where, args = filter_sql(filters, dialect, alias)
+    return f"{where} AND {not_hidden_sql(alias + '.pk')}", args
+
+
 def filter_pks_sql(filters: Filters, dialect: Dialect, among: Collection[int] | None = None) -> tuple[str, list[Any]]:
-    """A query for the ``pk`` of every paper that passes ``filters``, only among the keys ``among`` if given (one
-    parameter however many keys: a lookup of a few candidates stays a few index probes)."""
-    where, args = filter_sql(filters, dialect)
+    """A query for the ``pk`` of every paper that passes ``filters`` and is not hidden, only among the keys ``among``
+    if given (one parameter however many keys: a lookup of a few candidates stays a few index probes)."""
+    where, args = candidate_sql(filters, dialect)
     if among is not None:
         keys = [int(k) for k in among]
         where += " AND " + dialect.in_keys.format(column="p.pk", param=dialect.param)

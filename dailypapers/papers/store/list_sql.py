@@ -1,10 +1,13 @@
-"""The SQL of a daily list's order and of its hidden-paper rule, built once for both paper stores.
+"""The SQL of a daily list's order and of the visibility rule the stores' reads add, built once for both stores.
 
 Orders (``sort``): ``added`` (newest added first), ``upvotes`` (most upvoted first: imported + community votes),
 ``trending`` (``(upvotes + votes) * weight`` of the paper's day, highest first — the weights come from
 :func:`dailypapers.papers.trending.day_weights`, one ``CASE`` branch per day, so the database ranks without any
 paper being loaded to be scored). Ties fall back to the newest added, then most upvoted, then the id, as
 :func:`dailypapers.papers.trending.trending` orders them, so the order is total and paging stable.
+
+:data:`LISTED` is :func:`dailypapers.papers.hidden.not_hidden_sql` for a query on ``papers``: every list, count and
+lookup adds it (:func:`unless_hidden_wanted`), so a paper an admin hid never leaves the store for a page.
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from dailypapers.papers.hidden import NOT_HIDDEN_SQL
+from dailypapers.papers.hidden import not_hidden_sql
 
 UPVOTES_ORDER = "upvotes + votes_count DESC, display_date DESC, pk DESC"  # imported upvotes + community votes
 ADDED_ORDER = "added_at DESC, pk DESC"
 SORTS = ("added", "upvotes", "trending")
-LISTED = NOT_HIDDEN_SQL  # what every list query adds to its WHERE
+LISTED = not_hidden_sql("papers.pk")  # what every read of ``papers`` adds to its WHERE
+
+
+def unless_hidden_wanted(include_hidden: bool) -> str:
+    """`` AND`` :data:`LISTED`, or nothing for a caller that asked for hidden papers by name (moderation, copy)."""
+    return "" if include_hidden else f" AND {LISTED}"
 
 
 def list_order(sort: str, weights: Mapping[date, float] | None, placeholder: str) -> tuple[str, list[object]]:

@@ -24,9 +24,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import DictRow
 
-from dailypapers.papers.models import Paper
+from dailypapers.papers.models import Filters, Paper
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper, text_hash
-from dailypapers.papers.store.base import Filters, Hit
+from dailypapers.papers.store.base import Hit
 
 EF_SEARCH = 200  # search effort, as hnswlib's ef in dailypapers.search.vectors.hnsw
 # Similar papers search from a stored vector, a node of the graph, so far less effort finds its neighbours: recall@10
@@ -166,8 +166,8 @@ class PgVectors:
     def pgvector_search(
         self, model: str, vector: np.ndarray, limit: int, filters: Filters = Filters(), *, ef: int | None = None
     ) -> list[Hit]:
-        """Nearest papers by cosine similarity, filtered in the same query (PostgreSQL only: called by
-        :class:`dailypapers.search.vectors.pgvector.PgVectorIndex`, which is what the rest of dailypapers uses).
+        """Nearest papers by cosine similarity, filtered in the same query, hidden papers left out (PostgreSQL only:
+        called by :class:`dailypapers.search.vectors.pgvector.PgVectorIndex`, which the rest of dailypapers uses).
         ``ef``: the search effort (default :data:`EF_SEARCH`; at least ``limit``, at most pgvector's 1,000)."""
         effort = min(max(EF_SEARCH if ef is None else ef, limit), 1000)
         statement, params = self._vector_query(model, vector, limit, filters)

@@ -29,10 +29,10 @@ from dailypapers.db.locks import advisory_lock
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files
 from dailypapers.papers.authors import fill_author_slugs
-from dailypapers.papers.models import Paper, author_slug, normalize_title
+from dailypapers.papers.models import Filters, Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
-from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
-from dailypapers.papers.store.filter_sql import POSTGRES, filter_pks_sql, filter_sql, newest_pk_sql
+from dailypapers.papers.store.base import Hit, StoreError, UpsertCounts
+from dailypapers.papers.store.filter_sql import POSTGRES, candidate_sql, filter_pks_sql, newest_pk_sql
 from dailypapers.papers.store.keyword_plan import (
     DEFAULT_BUDGET,
     DocumentFrequencies,
@@ -40,7 +40,7 @@ from dailypapers.papers.store.keyword_plan import (
     keyword_terms,
     plan_keyword_query,
 )
-from dailypapers.papers.store.list_sql import LISTED, list_order
+from dailypapers.papers.store.list_sql import LISTED, list_order, unless_hidden_wanted
 from dailypapers.papers.store.pg_terms import count_term, estimated_matches, text_frequencies
 from dailypapers.papers.store.pg_vectors import PgVectors
 from dailypapers.papers.store.terms import is_long
@@ -235,18 +235,22 @@ class PostgresStore(PgVectors):
             ([c[0] for c in cats], [c[1] for c in cats]),
         )
 
-    def get_paper(self, paper_id: str) -> Paper | None:
-        row = self._row(f"SELECT {_SELECT} FROM papers WHERE id = %s", (paper_id,))
+    def get_paper(self, paper_id: str, *, include_hidden: bool = False) -> Paper | None:
+        row = self._row(
+            f"SELECT {_SELECT} FROM papers WHERE id = %s{unless_hidden_wanted(include_hidden)}", (paper_id,)
+        )
         return row_to_paper(row) if row else None
 
-    def get_papers_by_pk(self, pks: Sequence[int]) -> list[Paper]:
-        rows = self._rows(f"SELECT {_SELECT} FROM papers WHERE pk = ANY(%s)", ([int(pk) for pk in pks],)) if pks else []
+    def get_papers_by_pk(self, pks: Sequence[int], *, include_hidden: bool = False) -> list[Paper]:
+        query = f"SELECT {_SELECT} FROM papers WHERE pk = ANY(%s){unless_hidden_wanted(include_hidden)}"
+        rows = self._rows(query, ([int(pk) for pk in pks],)) if pks else []
         found = {r["pk"]: row_to_paper(r) for r in rows}
         return [found[pk] for pk in pks if pk in found]
 
-    def find_by_title(self, title: str) -> Paper | None:
+    def find_by_title(self, title: str, *, include_hidden: bool = False) -> Paper | None:
+        shown = unless_hidden_wanted(include_hidden)
         row = self._row(
-            f"SELECT {_SELECT} FROM papers WHERE title_norm = %s ORDER BY pk LIMIT 1", (normalize_title(title),)
+            f"SELECT {_SELECT} FROM papers WHERE title_norm = %s{shown} ORDER BY pk LIMIT 1", (normalize_title(title),)
         )
         return row_to_paper(row) if row else None
 
@@ -298,7 +302,8 @@ class PostgresStore(PgVectors):
     # -- keyword search --------------------------------------------------------------------------------------------
     @staticmethod
     def _filter_sql(filters: Filters, alias: str = "p") -> tuple[str, list[Any]]:
-        return filter_sql(filters, POSTGRES, alias)
+        """The keyword and vector queries' condition: the filters, and the paper not hidden."""
+        return candidate_sql(filters, POSTGRES, alias)
 
     def keyword_search(self, query: str, limit: int, filters: Filters = Filters()) -> list[Hit]:
         dfs, cap = (self._text_dfs if is_long(query) else self._dfs), self.keyword_budget + 1

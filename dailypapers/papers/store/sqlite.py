@@ -25,12 +25,13 @@ from dailypapers.db.locks import file_lock, lock_file
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files, split_statements
 from dailypapers.papers.authors import fill_author_slugs
-from dailypapers.papers.models import Paper, author_slug, normalize_title
+from dailypapers.papers.hidden import not_hidden_sql
+from dailypapers.papers.models import Filters, Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
-from dailypapers.papers.store.base import Filters, Hit, StoreError, UpsertCounts
+from dailypapers.papers.store.base import Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, keyword_terms, plan_keyword_query
-from dailypapers.papers.store.list_sql import LISTED, list_order
+from dailypapers.papers.store.list_sql import LISTED, list_order, unless_hidden_wanted
 from dailypapers.papers.store.sqlite_vectors import SQLiteVectors
 from dailypapers.papers.store.terms import fts5_expression, fts5_term
 from dailypapers.papers.upsert import PLAN_COLUMNS, Step, match_keys, plan_upsert
@@ -214,25 +215,26 @@ class SQLiteStore(SQLiteVectors):
         cats = [(pk, c) for pk, p in papers.items() for c in p.categories]
         conn.executemany("INSERT OR IGNORE INTO paper_categories VALUES (?, ?)", cats)
 
-    def get_paper(self, paper_id: str) -> Paper | None:
+    def get_paper(self, paper_id: str, *, include_hidden: bool = False) -> Paper | None:
+        sql = f"SELECT * FROM papers WHERE id = ?{unless_hidden_wanted(include_hidden)}"
         with self._read() as conn:
-            row = conn.execute("SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchone()
+            row = conn.execute(sql, (paper_id,)).fetchone()
         return row_to_paper(row) if row else None
 
-    def get_papers_by_pk(self, pks: Sequence[int]) -> list[Paper]:
+    def get_papers_by_pk(self, pks: Sequence[int], *, include_hidden: bool = False) -> list[Paper]:
         found: dict[int, Paper] = {}
+        shown = unless_hidden_wanted(include_hidden)
         with self._read() as conn:
             for i in range(0, len(pks), _CHUNK):
                 chunk = list(pks[i : i + _CHUNK])
-                sql = f"SELECT * FROM papers WHERE pk IN ({', '.join('?' * len(chunk))})"
+                sql = f"SELECT * FROM papers WHERE pk IN ({', '.join('?' * len(chunk))}){shown}"
                 found.update({r["pk"]: row_to_paper(r) for r in conn.execute(sql, chunk)})
         return [found[pk] for pk in pks if pk in found]
 
-    def find_by_title(self, title: str) -> Paper | None:
+    def find_by_title(self, title: str, *, include_hidden: bool = False) -> Paper | None:
+        sql = f"SELECT * FROM papers WHERE title_norm = ?{unless_hidden_wanted(include_hidden)} ORDER BY pk LIMIT 1"
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT * FROM papers WHERE title_norm = ? ORDER BY pk LIMIT 1", (normalize_title(title),)
-            ).fetchone()
+            row = conn.execute(sql, (normalize_title(title),)).fetchone()
         return row_to_paper(row) if row else None
 
     def count_papers(self) -> int:
@@ -300,6 +302,7 @@ class SQLiteStore(SQLiteVectors):
             return []
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         where, args = self._filter_sql(filters) if filters.active else ("1", [])
+        where += f" AND {not_hidden_sql('papers_fts.rowid')}"  # hidden papers are never candidates
         if plan.min_pk is not None:
             where += " AND papers_fts.rowid BETWEEN ? AND ?"
             args += [plan.min_pk, plan.max_pk]

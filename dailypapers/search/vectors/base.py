@@ -29,7 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
-from dailypapers.papers.store.base import Filters, Hit
+from dailypapers.papers.models import Filters
+from dailypapers.papers.store.base import Hit
 
 
 class VectorIndex(Protocol):
@@ -39,11 +40,13 @@ class VectorIndex(Protocol):
 
     # -- queries ---------------------------------------------------------------------------------------------
     def search(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
-        """The ``k`` papers closest to ``vector`` that pass ``filters``, best first (score = cosine)."""
+        """The ``k`` papers closest to ``vector`` that pass ``filters`` and are not hidden, best first (score =
+        cosine)."""
         ...
 
     def similar(self, pk: int, k: int, filters: Filters = Filters()) -> list[Hit]:
-        """The ``k`` papers nearest to paper ``pk`` (itself excluded); empty if it has no embedding yet."""
+        """The ``k`` papers nearest to paper ``pk`` (itself and hidden papers excluded); empty if it has no embedding
+        yet."""
         ...
 
     def size(self) -> int:

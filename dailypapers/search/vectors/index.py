@@ -9,6 +9,10 @@ that pass: 372 ms p50 for 80,000 of 1M papers in the 2026-11-23 benchmark, which
 filters. The papers that pass a filter are kept for a minute (:class:`PassingSets`), so that the next searches under
 it neither ask the store about their candidates nor list them again; every hit found that way is checked again.
 
+Every search, filtered or not, keeps only papers the store's ``filter_pks`` passes: that holds the rule that hides
+what an admin hid (the index keeps their vectors, so unhiding needs no re-indexing). An unfiltered search asks it
+about its ``k`` nearest, one indexed lookup, as the search layer asked about hidden papers before.
+
 Crash safety: vectors reach the store batch by batch, the ANN files only at checkpoints and at the end of an
 update. A store meta flag (``ann_pending:<model>``) is set from :meth:`~HnswVectorIndex.begin_update` until
 :meth:`~HnswVectorIndex.commit`; the next update that finds it set (or finds no saved index at all) first adds every
@@ -30,7 +34,8 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from dailypapers.papers.store.base import Filters, Hit, Store
+from dailypapers.papers.models import Filters
+from dailypapers.papers.store.base import Hit, Store
 from dailypapers.search.vectors.base import VectorIndex, similar_to_paper
 from dailypapers.search.vectors.hnsw import _GEN_FILE, CURRENT, LOCK, AnnIndex
 
@@ -152,7 +157,7 @@ class HnswVectorIndex:
         ann = self.ann  # one index for the whole search, even if a rebuild swaps in another meanwhile
         ann.reload_if_changed()
         if not filters.active:
-            return [Hit(pk=int(key), score=float(sim)) for key, sim in ann.search(vector, k)]
+            return [Hit(pk=int(key), score=float(sim)) for key, sim in self._nearest_shown(ann, vector, k)]
         kept = self._passing.get(ann, filters)
         found = self._post_filtered(ann, vector, k, filters, kept)
         if found is None:
@@ -162,6 +167,21 @@ class HnswVectorIndex:
             still = self.store.filter_pks(filters, among=[key for key, _ in found])
             found = [(key, sim) for key, sim in found if key in still]
         return [Hit(pk=int(key), score=float(sim)) for key, sim in found]
+
+    def _nearest_shown(self, ann: AnnIndex, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest papers that are not hidden. The index holds hidden papers' vectors too (unhiding needs
+        no re-indexing), so the store's ``filter_pks`` — the visibility rule — is asked about the nearest, one indexed
+        lookup; when it drops some, the index is asked again for as many more."""
+        probe = k
+        while True:
+            near = ann.search(vector, probe)
+            if not near:
+                return []
+            shown = self.store.filter_pks(Filters(), among=[key for key, _ in near])
+            kept = [(key, sim) for key, sim in near if key in shown]
+            if len(kept) >= k or len(near) < probe:
+                return kept[:k]
+            probe += k - len(kept)
 
     def _post_filtered(
         self, ann: AnnIndex, vector: np.ndarray, k: int, filters: Filters, known: frozenset[int] | None

@@ -14,8 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
+from dailypapers.papers.models import Filters
 from dailypapers.papers.store import pg_vectors
-from dailypapers.papers.store.base import Filters, Hit
+from dailypapers.papers.store.base import Hit
 from dailypapers.search.vectors.base import similar_to_paper
 
 

@@ -3,34 +3,42 @@
 Plain HTML forms that work without JavaScript; every POST passes the security layer (CSRF, origin, body limit)
 like any other unsafe route. A form with a mistake is shown again with the message and what was typed (never
 the password). Log-in and sign-up are rate limited per client address (and log-in per account), in the
-database, so every worker counts together. The JSON side (``/api/me``, ``/api/tokens``) is
-:mod:`dailypapers.web.routes.account_api`.
+database, so every worker counts together.
+
+The JSON side: ``GET /api/me`` (who you are, and your CSRF token), ``GET /api/csrf`` and API tokens
+(``/api/tokens``). Tokens are made, listed and revoked by a signed-in user — through a session (with its CSRF token,
+like every unsafe cookie request) or with another API token. A new token's secret is in the creation response only.
+``/api/me`` is no twin of ``/account`` (it shows neither tokens nor sessions, and answers a visitor too), so each is
+a plain route.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from dailypapers.accounts.models import User
+from dailypapers.accounts.models import ApiToken, User
 from dailypapers.errors import UserError
-from dailypapers.web.deps import LibraryDep
-from dailypapers.web.forms import safe_next
+from dailypapers.web.deps import LibraryDep, UserDep, login_redirect
+from dailypapers.web.forms import NextField, safe_next
 from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.cookies import SESSION_COOKIE, clear_cookie, queue_cookie
+from dailypapers.web.security.csrf import CSRF_HEADER, csrf_token
 from dailypapers.web.security.identity import current_user, identify
 from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import render
 
-router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+router = APIRouter(responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 
 Text = Annotated[str, Form(max_length=300)]
 Secret = Annotated[str, Form(max_length=2000)]  # longer than any password we accept: the service says why
-NextField = Annotated[str, Form(alias="next", max_length=2000)]
+JSON: dict[str, Any] = {"tags": ["api"], "response_class": JSONResponse}  # the options of every JSON route
 
 
 def _back(next_url: str | None) -> str:
@@ -50,7 +58,7 @@ def signed_in(request: Request, user: User, *, next_url: str | None) -> Response
 
 
 # -- sign up and log in -------------------------------------------------------------------------------------------
-@router.get("/signup", summary="The sign-up form")
+@router.get("/signup", tags=["accounts"], summary="The sign-up form")
 def signup_page(request: Request, library: LibraryDep, invite: str = "", next: str = "") -> Response:
     return render(request, "signup.html", _signup_context(library, invite=invite[:200], next_url=next[:2000]))
 
@@ -59,7 +67,7 @@ def _signup_context(library: Any, **values: Any) -> dict[str, Any]:
     return {"mode": library.accounts.signup_mode, "open": library.accounts.signup_open(), **values}
 
 
-@router.post("/signup", summary="Create an account (HTML form)")
+@router.post("/signup", tags=["accounts"], summary="Create an account (HTML form)")
 def signup(
     request: Request,
     library: LibraryDep,
@@ -82,12 +90,12 @@ def signup(
     return signed_in(request, user, next_url=next_url or "/account/interests?welcome=1")
 
 
-@router.get("/login", summary="The log-in form")
+@router.get("/login", tags=["accounts"], summary="The log-in form")
 def login_page(request: Request, next: str = "") -> Response:
     return render(request, "login.html", {"next_url": next[:2000]})
 
 
-@router.post("/login", summary="Log in (HTML form)")
+@router.post("/login", tags=["accounts"], summary="Log in (HTML form)")
 def login(request: Request, library: LibraryDep, login: Text, password: Secret, next_url: NextField = "") -> Response:
     """Log in with username or email; a new session replaces any the browser had."""
     try:
@@ -103,7 +111,7 @@ def login(request: Request, library: LibraryDep, login: Text, password: Secret, 
     return signed_in(request, user, next_url=next_url)
 
 
-@router.post("/logout", summary="Log out (HTML form)")
+@router.post("/logout", tags=["accounts"], summary="Log out (HTML form)")
 def logout(request: Request, library: LibraryDep) -> Response:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
@@ -127,10 +135,10 @@ def _account(request: Request, status: int = 200, **extra: Any) -> Response:
     return render(request, "account.html", context, status_code=status)
 
 
-@router.get("/account", summary="Account settings: password, API tokens, sessions")
+@router.get("/account", tags=["accounts"], summary="Account settings: password, API tokens, sessions")
 def account_page(request: Request) -> Response:
     if current_user(request) is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+        return login_redirect("/account")
     return _account(request)
 
 
@@ -138,7 +146,7 @@ def _account_action(request: Request, action: Any, done: str) -> Response:
     """Run ``action(user)`` for the signed-in user; show the settings page with ``done`` or the error."""
     user = current_user(request)
     if user is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+        return login_redirect("/account")
     try:
         extra = action(user) or {}
     except UserError as exc:
@@ -146,7 +154,7 @@ def _account_action(request: Request, action: Any, done: str) -> Response:
     return _account(request, notice=done, **extra)
 
 
-@router.post("/account/password", summary="Change the password (HTML form)")
+@router.post("/account/password", tags=["accounts"], summary="Change the password (HTML form)")
 def change_password(request: Request, library: LibraryDep, current: Secret, new: Secret) -> Response:
     ident = identify(request)
     keep = ident.session.id if ident.session else None
@@ -157,7 +165,7 @@ def change_password(request: Request, library: LibraryDep, current: Secret, new:
     )
 
 
-@router.post("/account/tokens", summary="Create an API token (HTML form)")
+@router.post("/account/tokens", tags=["accounts"], summary="Create an API token (HTML form)")
 def create_token(request: Request, library: LibraryDep, name: Text) -> Response:
     def make(user: User) -> dict[str, Any]:
         secret, token = library.accounts.create_token(user, name)
@@ -166,12 +174,12 @@ def create_token(request: Request, library: LibraryDep, name: Text) -> Response:
     return _account_action(request, make, "Token created. Copy it now: it is shown only once.")
 
 
-@router.post("/account/tokens/{token_id}/revoke", summary="Revoke an API token (HTML form)")
+@router.post("/account/tokens/{token_id}/revoke", tags=["accounts"], summary="Revoke an API token (HTML form)")
 def revoke_token(request: Request, library: LibraryDep, token_id: str) -> Response:
     return _account_action(request, lambda user: library.accounts.revoke_token(user, token_id), "Token revoked.")
 
 
-@router.post("/account/sessions/{session_id}/end", summary="Log out one session (HTML form)")
+@router.post("/account/sessions/{session_id}/end", tags=["accounts"], summary="Log out one session (HTML form)")
 def end_session(request: Request, library: LibraryDep, session_id: str) -> Response:
     def end(user: User) -> None:
         library.accounts.end_sessions(user, only=session_id[:100])
@@ -179,7 +187,7 @@ def end_session(request: Request, library: LibraryDep, session_id: str) -> Respo
     return _account_action(request, end, "That session was logged out.")
 
 
-@router.post("/account/sessions/end-all", summary="Log out everywhere (HTML form)")
+@router.post("/account/sessions/end-all", tags=["accounts"], summary="Log out everywhere (HTML form)")
 def end_all_sessions(request: Request, library: LibraryDep) -> Response:
     user = current_user(request)
     if user is not None:
@@ -188,7 +196,7 @@ def end_all_sessions(request: Request, library: LibraryDep) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-@router.post("/account/invites", summary="Create an invite link (admins, HTML form)")
+@router.post("/account/invites", tags=["accounts"], summary="Create an invite link (admins, HTML form)")
 def create_invite(request: Request, library: LibraryDep) -> Response:
     def invite(user: User) -> dict[str, Any]:
         return {"invite_url": "/signup?invite=" + library.accounts.create_invite(user)}
@@ -196,11 +204,11 @@ def create_invite(request: Request, library: LibraryDep) -> Response:
     return _account_action(request, invite, "Invite created: send this link to the person you invite.")
 
 
-@router.post("/account/delete", summary="Delete the account (HTML form)")
+@router.post("/account/delete", tags=["accounts"], summary="Delete the account (HTML form)")
 def delete_account(request: Request, library: LibraryDep, password: Secret) -> Response:
     user = current_user(request)
     if user is None:
-        return RedirectResponse("/login?next=/account", status_code=303)
+        return login_redirect("/account")
     try:
         library.accounts.delete(user, password)
     except UserError as exc:
@@ -209,4 +217,83 @@ def delete_account(request: Request, library: LibraryDep, password: Secret) -> R
     return RedirectResponse("/", status_code=303)
 
 
-allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)
+# -- JSON: who you are, the CSRF token, API tokens -------------------------------------------------------------
+class UserOut(BaseModel):
+    username: str
+    role: str
+    created_at: datetime
+
+
+class MeOut(BaseModel):
+    ok: Literal[True] = True
+    user: UserOut | None = Field(description="The signed-in user, or null.")
+    csrf_token: str = Field(description=f"For the `{CSRF_HEADER}` header of unsafe requests with this session.")
+
+
+class CsrfOut(BaseModel):
+    ok: Literal[True] = True
+    csrf_token: str
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenListOut(BaseModel):
+    ok: Literal[True] = True
+    tokens: list[TokenOut]
+
+
+class NewTokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for (shown in your list).")
+
+
+class NewTokenOut(TokenOut):
+    ok: Literal[True] = True
+    token: str = Field(description="The secret: send it as `Authorization: Bearer <token>`. Shown only now.")
+
+
+def _user_out(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else {"username": user.username, "role": user.role, "created_at": user.created_at}
+
+
+def _token_out(token: ApiToken) -> dict[str, Any]:
+    return {k: getattr(token, k) for k in ("id", "name", "created_at", "last_used_at", "revoked_at")}
+
+
+@router.get("/api/me", response_model=MeOut, **JSON, summary="Who you are signed in as, and your CSRF token")
+def me(request: Request) -> dict[str, Any]:
+    return {"ok": True, "user": _user_out(current_user(request)), "csrf_token": csrf_token(request)}
+
+
+@router.get(
+    "/api/csrf", response_model=CsrfOut, **JSON, summary="Your CSRF token (sets the CSRF cookie on a first visit)"
+)
+def csrf(request: Request) -> dict[str, Any]:
+    return {"ok": True, "csrf_token": csrf_token(request)}
+
+
+@router.get("/api/tokens", response_model=TokenListOut, **JSON, summary="Your API tokens (never their secrets)")
+def list_tokens(library: LibraryDep, user: UserDep) -> dict[str, Any]:
+    return {"ok": True, "tokens": [_token_out(t) for t in library.accounts.tokens(user)]}
+
+
+@router.post("/api/tokens", response_model=NewTokenOut, status_code=201, **JSON, summary="Create an API token")
+def api_create_token(library: LibraryDep, user: UserDep, body: NewTokenIn) -> dict[str, Any]:
+    secret, token = library.accounts.create_token(user, body.name)
+    return {"ok": True, "token": secret, **_token_out(token)}
+
+
+@router.delete("/api/tokens/{token_id}", response_model=CsrfOut, **JSON, summary="Revoke an API token")
+def api_revoke_token(
+    request: Request, library: LibraryDep, user: UserDep, token_id: Annotated[str, Path(max_length=50)]
+) -> dict[str, Any]:
+    library.accounts.revoke_token(user, token_id)
+    return {"ok": True, "csrf_token": csrf_token(request)}
+
+
+allow_head(router)  # HEAD wherever GET

@@ -13,21 +13,19 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from dailypapers.errors import Forbidden, NotFound
+from dailypapers.errors import Forbidden, NotFound, NotSignedIn
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import run_now
-from dailypapers.jobs.status import human_bytes, instance_status
+from dailypapers.jobs.status import Status, human_bytes, instance_status
 from dailypapers.web.deps import LibraryDep, login_redirect
-from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user, require_user
-from dailypapers.web.templating import render
+from dailypapers.web.views import Html, Json, view
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
-api_router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES)
 JobPath = Annotated[str, Path(description="A job's name, e.g. `ingest.announcements`.")]
 
 
@@ -36,26 +34,37 @@ def _require_admin(request: Request) -> None:
         raise Forbidden("Only admins can see the status of the instance.")
 
 
-@router.get("/admin/status", summary="Papers, index and jobs (admins)")
-def status_page(request: Request, library: LibraryDep) -> Response:
-    if current_user(request) is None:
+def _context(request: Request, status: Status | None) -> dict[str, Any] | Response:
+    if status is None:  # a visitor: the page sends them to log in (the JSON answers 401)
         return login_redirect("/admin/status")
-    _require_admin(request)
-    status = instance_status(library)
-    return render(request, "admin_status.html", {"status": status, "human_bytes": human_bytes})
+    return {"status": status, "human_bytes": human_bytes}
 
 
-@api_router.get("/admin/status", summary="Papers, index and jobs, as JSON (admins)")
-def status_json(request: Request, library: LibraryDep) -> dict[str, Any]:
-    """The status of the instance (`dailypapers status --json` prints the same object)."""
+def _json(request: Request, status: Status | None) -> dict[str, Any]:
+    if status is None:  # a visitor
+        raise NotSignedIn("Sign in first: this needs an account.")
+    return {"ok": True, **status.as_json()}
+
+
+@view(
+    router,
+    Html("/admin/status", "admin_status.html", _context, summary="Papers, index and jobs (admins)"),
+    Json("/api/admin/status", dict[str, Any], _json, summary="Papers, index and jobs, as JSON (admins)"),
+)
+def admin_status(request: Request, library: LibraryDep) -> Status | None:
+    """The status of the instance (`dailypapers status --json` prints the same object). Admins only: a member gets
+    403, a visitor the log-in page (the JSON: 401)."""
+    if current_user(request) is None:
+        return None
     _require_admin(request)
-    return {"ok": True, **instance_status(library).as_json()}
+    return instance_status(library)
 
 
 @router.post(
     "/admin/jobs/{name}/run",
     response_class=RedirectResponse,
     status_code=303,
+    tags=["pages"],
     summary="Start a job now, in the background (admins, HTML form)",
 )
 def run_job(request: Request, library: LibraryDep, name: JobPath) -> Response:
@@ -64,7 +73,3 @@ def run_job(request: Request, library: LibraryDep, name: JobPath) -> Response:
         raise NotFound(f"No job is named {name!r}.")
     threading.Thread(target=run_now, args=(library, name), name=f"dailypapers-job-{name}", daemon=True).start()
     return RedirectResponse("/admin/status#jobs", status_code=303)
-
-
-allow_head(router)
-allow_head(api_router)

@@ -1,10 +1,11 @@
-"""Author pages: ``/authors/{slug}`` (HTML), ``/api/authors/{slug}`` (JSON) and ``/feeds/authors/{slug}.atom``.
+"""Author pages: ``/authors/{slug}`` (HTML), ``/api/authors/{slug}`` (JSON) and ``/feeds/authors/{slug}.atom``, one
+view.
 
 The slug is :func:`dailypapers.papers.models.author_slug` of the name (the links are made by
 :func:`dailypapers.web.templating.author_url`), so the URL is the same in every copy of the database. A page
 lists every spelling that shares the slug, the author's papers newest first (paged like the daily lists) and the
 co-authors with how many papers they share. An unknown slug is a 404; a URL whose slug is not in its canonical
-form (``/authors/Zoë-Müller``) is redirected to the canonical one when that page exists.
+form (``/authors/Zoë-Müller``) is redirected to the canonical one (page, JSON or feed) when that page exists.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -22,16 +22,15 @@ from dailypapers.papers.authors import Coauthor
 from dailypapers.papers.models import Paper, author_slug
 from dailypapers.serialize import paper_json
 from dailypapers.web.deps import LibraryDep
-from dailypapers.web.feeds import ATOM, atom_response
+from dailypapers.web.feeds import atom_response
 from dailypapers.web.params import PageParam
-from dailypapers.web.responses import Paged, allow_head
+from dailypapers.web.responses import Paged
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
-from dailypapers.web.templating import SITE_NAME, author_page_url, render
+from dailypapers.web.templating import SITE_NAME, author_page_url
+from dailypapers.web.views import Atom, Html, Json, redirect_to, view
 from dailypapers.web.voters import vote_buttons
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
-api_router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
-feeds_router = APIRouter(prefix="/feeds", tags=["feeds"], responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES)
 
 MAX_COAUTHORS = 20
 SlugPath = Annotated[
@@ -88,72 +87,57 @@ def author_view(library: Library, slug: str, page: int = 1) -> AuthorView:
 
 
 def _canonical(request: Request, library: Library, slug: str) -> Response | None:
-    """A redirect to the canonical slug's URL, when ``slug`` is another form of a slug that has a page."""
+    """A redirect to the canonical slug's address (in the same rendering), when ``slug`` is another form of a slug
+    that has a page."""
     canonical = author_slug(slug)
     if not canonical or canonical == slug or not library.authors.names(canonical):
         return None
-    query = f"?{request.url.query}" if request.url.query else ""
-    prefix = "/api" if request.url.path.startswith("/api/") else ""
-    return RedirectResponse(prefix + author_page_url(canonical) + query, status_code=308)
+    return redirect_to(request, status_code=308, slug=canonical)
 
 
-def author_json(view: AuthorView) -> dict[str, Any]:
+def _json(request: Request, found: AuthorView) -> dict[str, Any]:
     return {
-        "slug": view.slug,
-        "names": view.names,
-        "total": view.total,
-        "page": view.page,
-        "page_size": view.page_size,
-        "has_next": view.has_next,
-        "papers": [paper_json(p) for p in view.papers],
+        "slug": found.slug,
+        "names": found.names,
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+        "has_next": found.has_next,
+        "papers": [paper_json(p) for p in found.papers],
         "coauthors": [
-            {"name": c.name, "slug": c.slug, "papers": c.papers, "url": author_page_url(c.slug)} for c in view.coauthors
+            {"name": c.name, "slug": c.slug, "papers": c.papers, "url": author_page_url(c.slug)}
+            for c in found.coauthors
         ],
     }
 
 
-@router.get("/authors/{slug}", response_model=None, summary="An author's papers and co-authors (HTML)")
-def author_page(request: Request, library: LibraryDep, slug: SlugPath, p: PageParam = 1) -> Response:
-    """Every paper of the author (every spelling of the name with this slug), newest first, and the co-authors."""
-    moved = _canonical(request, library, slug)
-    if moved is not None:
-        return moved
-    view = author_view(library, slug, p)
-    context = {
-        "view": view,
-        "json_url": "/api" + view.url + (f"?p={p}" if p > 1 else ""),
-        "feed_url": "/feeds" + view.url + ".atom",
-        "votes": vote_buttons(request, view.papers),
+def _feed(request: Request, found: AuthorView) -> Response:
+    title = f"{SITE_NAME}: papers by {' / '.join(found.names)}"
+    return atom_response(request, title=title, page_path=found.url, papers=found.papers)
+
+
+def _context(request: Request, found: AuthorView) -> dict[str, Any]:
+    return {
+        "view": found,
+        "json_url": "/api" + found.url + (f"?p={found.page}" if found.page > 1 else ""),
+        "feed_url": "/feeds" + found.url + ".atom",
+        "votes": vote_buttons(request, found.papers),
     }
-    return render(request, "author.html", context)
 
 
-@api_router.get(
-    "/authors/{slug}",
-    response_model=AuthorOut,
+@view(
+    router,
+    Html("/authors/{slug}", "author.html", _context, summary="An author's papers and co-authors (HTML)"),
+    Json("/api/authors/{slug}", AuthorOut, _json, summary="An author's papers and co-authors"),
+    Atom(
+        "/feeds/authors/{slug}.atom",
+        _feed,
+        summary="An author's newest papers (Atom)",
+        description="An Atom feed (RFC 4287) of the author's papers.",
+    ),
     responses={308: {"description": "The canonical form of the slug."}},
-    summary="An author's papers and co-authors",
 )
-def api_author(request: Request, library: LibraryDep, slug: SlugPath, p: PageParam = 1) -> Any:
-    """The data of the author page: the names, a page of papers (newest first) and the co-authors."""
-    moved = _canonical(request, library, slug)
-    return moved if moved is not None else author_json(author_view(library, slug, p))
-
-
-@feeds_router.get(
-    "/authors/{slug}.atom",
-    response_model=None,
-    response_class=Response,
-    responses={200: {"content": {ATOM: {}}, "description": "An Atom feed (RFC 4287) of the author's papers."}},
-    summary="An author's newest papers (Atom)",
-)
-def author_feed(request: Request, library: LibraryDep, slug: SlugPath) -> Response:
-    """The author's newest papers (one page of them), newest first."""
-    view = author_view(library, slug)
-    title = f"{SITE_NAME}: papers by {' / '.join(view.names)}"
-    return atom_response(request, title=title, page_path=view.url, papers=view.papers)
-
-
-allow_head(router)
-allow_head(api_router)
-allow_head(feeds_router)
+def author(request: Request, library: LibraryDep, slug: SlugPath, p: PageParam = 1) -> AuthorView | Response:
+    """Every paper of the author (every spelling of the name with this slug), newest first (a page of them), and
+    the co-authors; a slug not in its canonical form is redirected to the canonical one."""
+    return _canonical(request, library, slug) or author_view(library, slug, p)

@@ -1,119 +1,208 @@
-"""Collection pages: ``/collections`` (mine), ``/collections/{id}`` (one), ``/collections/add?paper=…`` (save a
-paper), their forms, ``/collections/{id}.bib`` and the Atom feed ``/feeds/collections/{id}.atom``.
+"""Collections: ``/collections`` (mine), ``/collections/{id}`` (one), ``/collections/add?paper=…`` (save a paper),
+their forms, and the JSON API under ``/api/collections``.
 
-Plain HTML forms that work without JavaScript: each POST answers with a 303 back to ``next`` (a path on this
-site, :func:`~dailypapers.web.routes.votes.safe_next`) or to the collection, and passes the security layer (CSRF,
-origin, body limit) like every unsafe route. A visitor who is not signed in is sent to the log-in page and back.
-Who may see and change what is the service's (:mod:`dailypapers.community.collections`): somebody else's private
-collection is a 404 on every route, exactly as an id that never existed; a public one is readable by anybody and
-a 403 to change. A form with a mistake (a name too long) shows the page again with the message.
+One collection is one view (:func:`collection`) with four renderings: the page, its JSON twin
+``/api/collections/{id}``, ``/collections/{id}.bib`` and the Atom feed ``/feeds/collections/{id}.atom`` (public
+collections only).
+
+The forms are plain HTML that work without JavaScript: each POST answers with a 303 back to ``next`` (a path on
+this site, :func:`~dailypapers.web.forms.safe_next`) or to the collection; a form with a mistake (a name too long)
+shows the page again with the message. A visitor who is not signed in is sent to the log-in page and back. The
+JSON writes take a session with its CSRF token in ``X-CSRF-Token`` or an API token (``Authorization: Bearer``);
+every unsafe route passes the security layer (CSRF, origin, body limit). Who may see and change what is the
+service's (:mod:`dailypapers.community.collections`): somebody else's private collection is a 404 on every route,
+exactly as an id that never existed; a public one is readable by anybody and a 403 to change.
 
 The "Save" link of every paper card and paper page leads to ``/collections/add``: the signed-in user's
 collections, each with a button that saves the paper there (or shows it is saved), and a form for a new one.
-The JSON twins are :mod:`dailypapers.web.routes.collections_api`.
+The JSON answers carry text exactly as stored, with ``<``, ``>`` and ``&`` escaped
+(:class:`~dailypapers.web.responses.SafeJSONResponse`). Models and helpers live in
+:mod:`dailypapers.web.collection_data`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from dailypapers.accounts.models import User
-from dailypapers.community.collections import Collection, Item
-from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
+from dailypapers.errors import BadInput, Conflict
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.deps import LibraryDep
-from dailypapers.web.feeds import ATOM, atom_response
+from dailypapers.web.collection_data import (
+    CidPath,
+    CollectionDetailOut,
+    CollectionListOut,
+    CollectionOut,
+    CollectionPatchIn,
+    CollectionView,
+    Direction,
+    DoneOut,
+    ItemPatchIn,
+    NewCollectionIn,
+    NewItemIn,
+    OneItemOut,
+    PaperPath,
+    collection_json,
+    collection_url,
+    collection_view,
+    entry_of,
+    feed_url,
+    item_json,
+    move_to,
+    owned,
+    paper_or_404,
+)
+from dailypapers.web.deps import LibraryDep, UserDep, login_redirect
+from dailypapers.web.feeds import atom_response
 from dailypapers.web.forms import back_to, safe_next
 from dailypapers.web.params import PageParam
-from dailypapers.web.responses import BIBTEX, allow_head, bibtex_response
+from dailypapers.web.responses import SafeJSONResponse
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import SITE_NAME, render
+from dailypapers.web.views import Atom, Bibtex, Html, Json, view
 from dailypapers.web.voters import vote_buttons
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+router = APIRouter(responses=ERROR_RESPONSES)
 
 FEED_ENTRIES = 100  # the most recently added papers of a collection that its feed lists
-CidPath = Annotated[str, Path(description="The collection's id.")]
-PaperPath = Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")]
 # Form limits well above the service's, so that its sentence ("at most 100 characters") is what the user reads.
 FormText = Annotated[str, Form(max_length=20_000)]
 PaperField = Annotated[str, Form(max_length=300, description="The paper's id.")]
 NextField = Annotated[str, Form(alias="next", max_length=2000, description="Where to go back to: a path here.")]
 PublicField = Annotated[bool, Form(description="Whether anybody may read the collection (a checkbox).")]
+_API: dict[str, Any] = {"tags": ["api"], "response_class": SafeJSONResponse}
+_PAGE: dict[str, Any] = {"tags": ["pages"], "response_class": HTMLResponse}
 
 
-@dataclass
-class Entry:
-    """One paper of a collection page: the paper, its item (note, position) and its number in the list, from 1."""
-
-    paper: Paper
-    item: Item
-    number: int
-
-
-def collection_url(cid: str) -> str:
-    return "/collections/" + quote(cid, safe="")
-
-
-def feed_url(cid: str) -> str:
-    return "/feeds/collections/" + quote(cid, safe="") + ".atom"
-
-
-def viewer_of(request: Request) -> str | None:
-    user = current_user(request)
-    return user.id if user else None
-
-
-def paper_or_404(library: Library, paper_id: str) -> Paper:
-    """The (listed) paper with this id, or :class:`NotFound`."""
-    paper = library.papers.get(paper_id)
-    if paper is None or paper.pk is None:
-        raise NotFound(f"No paper has the id '{paper_id[:200]}'.")
-    return paper
+# -- one collection: the page, its JSON, BibTeX and feed ----------------------------------------------------------
+def _page_context(request: Request, data: CollectionView) -> dict[str, Any]:
+    cid = data.collection.id
+    shown = data.entries[data.offset : data.offset + data.page_size]
+    return {
+        "collection": data.collection,
+        "entries": shown,
+        "total": data.total,
+        "page": data.page,
+        "has_next": data.has_next,
+        "pages": data.pages,
+        "is_owner": data.collection.owned_by(data.viewer),
+        "votes": vote_buttons(request, [e.paper for e in shown]),
+        "json_url": "/api" + collection_url(cid),
+        "bib_url": collection_url(cid) + ".bib" if data.entries else None,
+        "feed_url": feed_url(cid) if data.collection.public else None,
+        "here": collection_url(cid) + (f"?p={data.page}" if data.page > 1 else ""),
+        "error": None,
+        "values": {},
+    }
 
 
-def entries(library: Library, cid: str, viewer: str | None) -> list[Entry]:
-    """The papers of a collection ``viewer`` may read, in its order (papers no longer listed are left out)."""
-    items = library.collections.items(cid, viewer)
-    found = {p.pk: p for p in library.papers.by_pks([i.paper_pk for i in items])}
-    kept = [(found[i.paper_pk], i) for i in items if i.paper_pk in found]
-    return [Entry(paper, item, n) for n, (paper, item) in enumerate(kept, start=1)]
+def _detail_json(request: Request, data: CollectionView) -> dict[str, Any]:
+    return {"ok": True, **collection_json(data.collection), "items": [item_json(e) for e in data.entries]}
 
 
-def owned(library: Library, cid: str, user: User) -> Collection:
-    """The collection if ``user`` owns it; NotFound when ``user`` may not read it, Forbidden when only read it."""
-    collection = library.collections.get(cid, user.id)
-    if not collection.owned_by(user.id):
-        raise Forbidden("Only its owner can change this collection.")
-    return collection
+def _feed(request: Request, data: CollectionView) -> Response:
+    collection = data.collection
+    if data.viewer is not None:  # a feed reader signs in nowhere: only what anybody may read (404 even to the owner)
+        collection = request.app.state.library.collections.get(collection.id, None)
+    listed = sorted(data.entries, key=lambda e: e.item.added_at, reverse=True)[:FEED_ENTRIES]
+    return atom_response(
+        request,
+        title=f"{SITE_NAME}: {collection.name} (a collection by {collection.owner})",
+        page_path=collection_url(collection.id),
+        papers=[e.paper for e in listed],
+        subtitle=collection.description,
+    )
 
 
-def _login(next_url: str) -> RedirectResponse:
-    return RedirectResponse("/login?next=" + quote(next_url, safe="/"), status_code=303)
+def _again(request: Request, library: Library, cid: str, exc: BadInput | Conflict, values: dict[str, Any]) -> Response:
+    """The collection's page again, with the message of a form's mistake and what was typed."""
+    context = {**_page_context(request, collection_view(request, library, cid)), "error": exc.message, "values": values}
+    return render(request, "collection.html", context, status_code=exc.status)
+
+
+# -- the JSON API (reading one collection is the view below) ------------------------------------------------------
+@view(router, Json("/api/collections", CollectionListOut, lambda request, found: {"ok": True, "collections": found},
+                   summary="Your collections", response_class=SafeJSONResponse))  # fmt: skip
+def list_collections(library: LibraryDep, user: UserDep) -> list[dict[str, Any]]:
+    return [collection_json(c) for c in library.collections.for_user(user.id)]
+
+
+@router.post("/api/collections", response_model=CollectionOut, status_code=201, summary="Create a collection", **_API)
+def api_create_collection(library: LibraryDep, user: UserDep, body: NewCollectionIn) -> dict[str, Any]:
+    return collection_json(library.collections.create(user.id, body.name, body.description, body.public))
+
+
+@router.patch("/api/collections/{cid}", response_model=CollectionOut, summary="Rename, describe, publish", **_API)
+def patch_collection(library: LibraryDep, user: UserDep, cid: CidPath, body: CollectionPatchIn) -> dict[str, Any]:
+    changed = library.collections.update(cid, user.id, name=body.name, description=body.description, public=body.public)
+    return collection_json(changed)
+
+
+@router.delete("/api/collections/{cid}", response_model=DoneOut, summary="Delete a collection", **_API)
+def api_delete_collection(library: LibraryDep, user: UserDep, cid: CidPath) -> dict[str, Any]:
+    library.collections.delete(cid, user.id)
+    return {"ok": True}
+
+
+@router.post(
+    "/api/collections/{cid}/items",
+    response_model=OneItemOut,
+    status_code=201,
+    responses={200: {"model": OneItemOut, "description": "The paper was in the collection already."}},
+    summary="Add a paper to a collection",
+    **_API,
+)
+def api_add_item(
+    library: LibraryDep, user: UserDep, cid: CidPath, body: NewItemIn, response: Response
+) -> dict[str, Any]:
+    """Appends the paper (201); one already there keeps its place (200), and a non-empty `note` replaces its note."""
+    pk = int(paper_or_404(library, body.paper).pk or 0)
+    added = library.collections.add(cid, user.id, pk, body.note)
+    if not added:
+        response.status_code = 200
+    return {"ok": True, "added": added, "item": item_json(entry_of(library, cid, user.id, pk))}
+
+
+@router.patch("/api/collections/{cid}/items/{paper_id:path}", response_model=OneItemOut,
+              summary="Change a note, reorder", **_API)  # fmt: skip
+def patch_item(
+    library: LibraryDep, user: UserDep, cid: CidPath, paper_id: PaperPath, body: ItemPatchIn
+) -> dict[str, Any]:
+    pk = int(paper_or_404(library, paper_id).pk or 0)
+    owned(library, cid, user)  # another user's private collection: 404, a public one 403, before anything else
+    if body.note is not None:
+        library.collections.set_note(cid, user.id, pk, body.note)
+    if body.position is not None:
+        library.collections.move(cid, user.id, pk, body.position)
+    return {"ok": True, "item": item_json(entry_of(library, cid, user.id, pk))}
+
+
+@router.delete("/api/collections/{cid}/items/{paper_id:path}", response_model=DoneOut, summary="Remove a paper",
+               **_API)  # fmt: skip
+def api_remove_item(library: LibraryDep, user: UserDep, cid: CidPath, paper_id: PaperPath) -> dict[str, Any]:
+    removed = library.collections.remove(cid, user.id, int(paper_or_404(library, paper_id).pk or 0))
+    return {"ok": True, "removed": removed}
 
 
 # -- my collections -----------------------------------------------------------------------------------------------
-def _mine(request: Request, library: Library, user: User, status: int = 200, **extra: Any) -> Response:
-    context = {"collections": library.collections.for_user(user.id), "values": {}, "error": None, **extra}
-    return render(request, "collections.html", context, status_code=status)
+def _mine_context(library: Library, user: User) -> dict[str, Any]:
+    return {"collections": library.collections.for_user(user.id), "values": {}, "error": None}
 
 
-@router.get("/collections", summary="Your collections (HTML)")
-def my_collections(request: Request, library: LibraryDep) -> Response:
+@view(router, Html("/collections", "collections.html", summary="Your collections (HTML)"))
+def my_collections(request: Request, library: LibraryDep) -> dict[str, Any] | Response:
     user = current_user(request)
-    return _mine(request, library, user) if user else _login("/collections")
+    return _mine_context(library, user) if user else login_redirect("/collections")
 
 
-@router.post("/collections", summary="Create a collection (HTML form)")
+@router.post("/collections", summary="Create a collection (HTML form)", **_PAGE)
 def create_collection(
     request: Request,
     library: LibraryDep,
@@ -126,24 +215,24 @@ def create_collection(
     """A new collection (with ``paper`` in it, from the save page); then ``next``, else the new collection."""
     user = current_user(request)
     if user is None:
-        return _login(next_url or "/collections")
+        return login_redirect(next_url or "/collections")
     target = paper_or_404(library, paper) if paper else None
     try:
         made = library.collections.create(user.id, name, description, public)
     except (BadInput, Conflict) as exc:
         values = {"name": name, "description": description, "public": public}
         if target is not None:
-            return _add_page(request, library, target, next_url, status=exc.status, error=exc.message, values=values)
-        return _mine(request, library, user, exc.status, error=exc.message, values=values)
+            context = {**_add_context(request, library, target, next_url), "error": exc.message, "values": values}
+            return render(request, "collection_add.html", context, status_code=exc.status)
+        context = {**_mine_context(library, user), "error": exc.message, "values": values}
+        return render(request, "collections.html", context, status_code=exc.status)
     if target is not None and target.pk is not None:
         library.collections.add(made.id, user.id, target.pk)
     return back_to(next_url, collection_url(made.id))
 
 
 # -- the save page ------------------------------------------------------------------------------------------------
-def _add_page(
-    request: Request, library: Library, paper: Paper, next_url: str, status: int = 200, **extra: Any
-) -> Response:
+def _add_context(request: Request, library: Library, paper: Paper, next_url: str) -> dict[str, Any]:
     user = current_user(request)
     mine = library.collections.for_user(user.id) if user else []
     saved = library.collections.containing(user.id, paper.pk) if user and paper.pk is not None else set()
@@ -152,77 +241,39 @@ def _add_page(
     except BadInput:
         back = None
     here = "/collections/add?paper=" + quote(paper.id, safe="/") + ("&next=" + quote(back, safe="/") if back else "")
-    context = {
-        "paper": paper,
-        "collections": mine,
-        "saved": saved,
-        "back": back,
-        "here": here,
-        "values": {},
-        "error": None,
-        **extra,
-    }
-    return render(request, "collection_add.html", context, status_code=status)
+    context = {"paper": paper, "collections": mine, "saved": saved, "back": back, "here": here}
+    return {**context, "values": {}, "error": None}
 
 
-@router.get("/collections/add", summary="Save a paper to one of your collections (HTML)")
+@view(router, Html("/collections/add", "collection_add.html", summary="Save a paper to one of your collections (HTML)"))
 def add_page(
     request: Request,
     library: LibraryDep,
     paper: Annotated[str, Query(max_length=300, description="The paper's id.")],
     next: Annotated[str, Query(max_length=2000, description="The page to go back to.")] = "",
-) -> Response:
+) -> dict[str, Any]:
     """Your collections, each with a button that saves the paper there, and a form for a new one; a visitor who
     is not signed in is asked to log in first."""
-    return _add_page(request, library, paper_or_404(library, paper), next)
+    return _add_context(request, library, paper_or_404(library, paper), next)
 
 
-# -- one collection -----------------------------------------------------------------------------------------------
-@router.get(
-    "/collections/{cid}.bib",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {BIBTEX: {}}, "description": "The collection's papers as BibTeX `@misc` entries."}},
-    summary="A collection as BibTeX",
-)
-def collection_bibtex(request: Request, library: LibraryDep, cid: CidPath) -> Response:
-    """Every paper of the collection, in its order (notes are not part of BibTeX). Public ones for anybody."""
-    viewer = viewer_of(request)
-    collection = library.collections.get(cid, viewer)
-    return bibtex_response([e.paper for e in entries(library, cid, viewer)], collection.name)
-
-
-def _collection_page(
-    request: Request, library: Library, cid: str, page: int = 1, status: int = 200, **extra: Any
-) -> Response:
-    viewer = viewer_of(request)
-    collection = library.collections.get(cid, viewer)
-    listed = entries(library, cid, viewer)
-    size = library.config.page_size
-    shown = listed[(page - 1) * size : page * size]
-    context = {
-        "collection": collection,
-        "entries": shown,
-        "total": len(listed),
-        "page": page,
-        "has_next": page * size < len(listed),
-        "pages": max(1, -(-len(listed) // size)),
-        "is_owner": collection.owned_by(viewer),
-        "votes": vote_buttons(request, [e.paper for e in shown]),
-        "json_url": "/api" + collection_url(cid),
-        "bib_url": collection_url(cid) + ".bib" if listed else None,
-        "feed_url": feed_url(cid) if collection.public else None,
-        "here": collection_url(cid) + (f"?p={page}" if page > 1 else ""),
-        "error": None,
-        "values": {},
-        **extra,
-    }
-    return render(request, "collection.html", context, status_code=status)
-
-
-@router.get("/collections/{cid}", summary="A collection (HTML)")
-def collection_page(request: Request, library: LibraryDep, cid: CidPath, p: PageParam = 1) -> Response:
-    """A public collection for anybody, a private one for its owner only (404 for everybody else)."""
-    return _collection_page(request, library, cid, p)
+# -- one collection (after /collections/add, which its path would match) ------------------------------------------
+@view(
+    router,
+    Bibtex("/collections/{cid}.bib", lambda data: [e.paper for e in data.entries], lambda data: data.collection.name,
+           summary="A collection as BibTeX", description="The collection's papers as BibTeX `@misc` entries."),
+    Html("/collections/{cid}", "collection.html", _page_context, summary="A collection (HTML)"),
+    Json("/api/collections/{cid}", CollectionDetailOut, _detail_json, summary="A collection and its papers",
+         response_class=SafeJSONResponse),
+    Atom("/feeds/collections/{cid}.atom", _feed, summary="A public collection as an Atom feed",
+         description="An Atom feed (RFC 4287) of the collection."),
+)  # fmt: skip
+def collection(request: Request, library: LibraryDep, cid: CidPath, p: PageParam = 1) -> CollectionView:
+    """A public collection for anybody, a private one for its owner only (404 for everybody else). The page shows
+    page `p` of its papers, the JSON and BibTeX all of them in its order (notes are not part of BibTeX), the feed
+    (public collections only: a feed reader signs in nowhere, and a feed's address is often shared) the papers most
+    recently added, newest first."""
+    return collection_view(request, library, cid, p)
 
 
 def _owner_action(
@@ -239,16 +290,16 @@ def _owner_action(
     the log-in page."""
     user = current_user(request)
     if user is None:
-        return _login(next_url or collection_url(cid))
+        return login_redirect(next_url or collection_url(cid))
     owned(library, cid, user)
     try:
         action(user)
     except (BadInput, Conflict) as exc:
-        return _collection_page(request, library, cid, status=exc.status, error=exc.message, values=values or {})
+        return _again(request, library, cid, exc, values or {})
     return back_to(next_url, default or collection_url(cid))
 
 
-@router.post("/collections/{cid}/edit", summary="Rename, describe, publish a collection (HTML form)")
+@router.post("/collections/{cid}/edit", summary="Rename, describe, publish a collection (HTML form)", **_PAGE)
 def edit_collection(
     request: Request,
     library: LibraryDep,
@@ -265,14 +316,14 @@ def edit_collection(
     return _owner_action(request, library, cid, edit, next_url, values=values)
 
 
-@router.post("/collections/{cid}/delete", summary="Delete a collection (HTML form)")
+@router.post("/collections/{cid}/delete", summary="Delete a collection (HTML form)", **_PAGE)
 def delete_collection(request: Request, library: LibraryDep, cid: CidPath) -> Response:
     return _owner_action(
         request, library, cid, lambda user: library.collections.delete(cid, user.id), "", default="/collections"
     )
 
 
-@router.post("/collections/{cid}/items", summary="Save a paper to a collection (HTML form)")
+@router.post("/collections/{cid}/items", summary="Save a paper to a collection (HTML form)", **_PAGE)
 def add_item(
     request: Request,
     library: LibraryDep,
@@ -284,13 +335,12 @@ def add_item(
     """Append the paper (already there: it keeps its place; a note given replaces its note)."""
 
     def add(user: User) -> None:
-        found = paper_or_404(library, paper)
-        library.collections.add(cid, user.id, int(found.pk or 0), note)
+        library.collections.add(cid, user.id, int(paper_or_404(library, paper).pk or 0), note)
 
     return _owner_action(request, library, cid, add, next_url)
 
 
-@router.post("/collections/{cid}/items/{paper_id:path}/note", summary="Change a paper's note (HTML form)")
+@router.post("/collections/{cid}/items/{paper_id:path}/note", summary="Change a paper's note (HTML form)", **_PAGE)
 def set_note(
     request: Request, library: LibraryDep, cid: CidPath, paper_id: PaperPath, note: FormText, next_url: NextField = ""
 ) -> Response:
@@ -300,7 +350,7 @@ def set_note(
     return _owner_action(request, library, cid, write, next_url)
 
 
-@router.post("/collections/{cid}/items/{paper_id:path}/remove", summary="Take a paper out (HTML form)")
+@router.post("/collections/{cid}/items/{paper_id:path}/remove", summary="Take a paper out (HTML form)", **_PAGE)
 def remove_item(
     request: Request, library: LibraryDep, cid: CidPath, paper_id: PaperPath, next_url: NextField = ""
 ) -> Response:
@@ -310,29 +360,7 @@ def remove_item(
     return _owner_action(request, library, cid, remove, next_url)
 
 
-Direction = Literal["up", "down", "top", "bottom"]
-
-
-def move_to(library: Library, cid: str, user: User, paper: Paper, direction: str | None, number: int | None) -> int:
-    """Move ``paper`` one place up or down, to the top or bottom, or to list number ``number`` (from 1) of the
-    papers shown; returns its new position."""
-    listed = library.collections.items(cid, user.id)
-    keys = [i.paper_pk for i in listed]
-    if paper.pk not in keys:
-        raise NotFound("That paper is not in this collection.")
-    here = keys.index(paper.pk)
-    if number is not None:
-        index = number - 1
-    elif direction is not None:
-        index = {"up": here - 1, "down": here + 1, "top": 0, "bottom": len(keys) - 1}[direction]
-    else:
-        raise BadInput("Say where to move the paper: 'direction' (up, down, top, bottom) or 'position'.")
-    # Positions of the papers shown: a hidden paper keeps its stored place, and the move lands next to a shown one.
-    target = listed[max(0, min(index, len(listed) - 1))].position
-    return library.collections.move(cid, user.id, int(paper.pk or 0), target)
-
-
-@router.post("/collections/{cid}/items/{paper_id:path}/move", summary="Reorder a collection (HTML form)")
+@router.post("/collections/{cid}/items/{paper_id:path}/move", summary="Reorder a collection (HTML form)", **_PAGE)
 def move_item(
     request: Request,
     library: LibraryDep,
@@ -348,28 +376,3 @@ def move_item(
         move_to(library, cid, user, paper_or_404(library, paper_id), direction, position)
 
     return _owner_action(request, library, cid, move, next_url)
-
-
-# -- the feed -----------------------------------------------------------------------------------------------------
-@router.get(
-    "/feeds/collections/{cid}.atom",
-    response_class=Response,
-    responses={200: {"content": {ATOM: {}}, "description": "An Atom feed (RFC 4287) of the collection."}},
-    tags=["feeds"],
-    summary="A public collection as an Atom feed",
-)
-def collection_feed(request: Request, library: LibraryDep, cid: CidPath) -> Response:
-    """The papers most recently added to a public collection, newest first (a private one is a 404 even to its
-    owner: a feed reader signs in nowhere, and a feed's address is often shared)."""
-    collection = library.collections.get(cid, None)
-    listed = sorted(entries(library, cid, None), key=lambda e: e.item.added_at, reverse=True)[:FEED_ENTRIES]
-    return atom_response(
-        request,
-        title=f"{SITE_NAME}: {collection.name} (a collection by {collection.owner})",
-        page_path=collection_url(cid),
-        papers=[e.paper for e in listed],
-        subtitle=collection.description,
-    )
-
-
-allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)

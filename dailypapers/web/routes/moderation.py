@@ -10,22 +10,20 @@ gets 403, and a visitor the log-in page. Every form passes the security layer (C
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from dailypapers.web.deps import LibraryDep, login_redirect, require_admin
 from dailypapers.web.forms import NextField, ReasonField, back_to
 from dailypapers.web.markup import comment_html
+from dailypapers.web.params import PaperIdPath
 from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.templating import paper_url, render
 
 router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
-PaperIdPath = Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")]
 
 
 @router.get("/moderation", summary="Hidden comments and papers (admins)")

@@ -1,29 +1,32 @@
-"""``/papers/{id}``: one paper's full record and the papers most similar to it.
+"""``/papers/{id}``: one paper's full record and the papers most similar to it, one view with its BibTeX rendering
+(``/papers/{id}.bib``); ``/api/similar/{id}`` is the JSON of the paper and its neighbours, a view of its own (it
+takes ``k``, and fails where the page only says that similar papers are unavailable).
 
 Ids may contain a slash (old arXiv ids such as ``hep-th/9901001``), so the route takes the rest of the path.
 It leaves ``/papers/{id}.md`` to the Hugging Face compatible API, whatever order the routers are included in,
-and must come after the ``/papers/date|week|month/…`` routes.
+and must come after the ``/papers/date|week|month/…`` routes. An admin still sees a hidden paper's page, marked
+so; its BibTeX and JSON are nobody's.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.responses import Response
 
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.serialize import similar_json
 from dailypapers.web.deps import LibraryDep
 from dailypapers.web.panels import panel_context
-from dailypapers.web.responses import BIBTEX, allow_head, bibtex_response
+from dailypapers.web.params import PaperIdPath
 from dailypapers.web.schemas import ERROR_RESPONSES, SimilarOut
 from dailypapers.web.security.identity import current_user
-from dailypapers.web.templating import paper_url, render
+from dailypapers.web.templating import paper_url
+from dailypapers.web.views import Bibtex, Html, Json, view
 from dailypapers.web.voters import vote_buttons
 
 log = logging.getLogger("dailypapers.web")
@@ -43,7 +46,22 @@ class PaperIdConvertor(Convertor[str]):
 
 register_url_convertor("paper_id", PaperIdConvertor())
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+@dataclass
+class PaperView:
+    """The paper of the page; ``hidden`` when moderation hid it (only an admin gets this far then)."""
+
+    paper: Paper
+    hidden: bool
+
+
+def _get(library: Library, paper_id: str, include_hidden: bool = False) -> Paper:
+    paper = library.papers.get(paper_id, include_hidden=include_hidden)
+    if paper is None:
+        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
+    return paper
 
 
 def similar_or_none(library: Library, paper: Paper, k: int = 10) -> list[tuple[Paper, float]] | None:
@@ -55,20 +73,12 @@ def similar_or_none(library: Library, paper: Paper, k: int = 10) -> list[tuple[P
         return None
 
 
-@router.get("/papers/{paper_id:paper_id}", summary="A paper and similar papers (HTML)")
-def paper_page(
-    request: Request,
-    library: LibraryDep,
-    paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
-) -> Response:
-    user = current_user(request)
-    admin = user is not None and user.is_admin
-    paper = library.papers.get(paper_id, include_hidden=admin)  # an admin still sees a hidden paper, marked so
-    if paper is None:
-        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
-    context = {
+def _context(request: Request, found: PaperView) -> dict[str, Any]:
+    library: Library = request.app.state.library
+    paper = found.paper
+    return {
         "paper": paper,
-        "hidden": admin and library.papers.is_hidden(paper),
+        "hidden": found.hidden,
         "similar": similar_or_none(library, paper),
         "canonical": paper_url(paper.id),
         "json_url": "/api/similar/" + paper.id,
@@ -76,43 +86,41 @@ def paper_page(
         "bib_url": paper_url(paper.id) + ".bib",
         **panel_context(request, library, paper),  # claims, comments, submitted links (which override "paper")
     }
-    return render(request, "paper.html", context)
 
 
-@router.get(
-    "/papers/{paper_id:path}.bib",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {BIBTEX: {}}, "description": "The paper as a BibTeX `@misc` entry."}},
-    summary="A paper as BibTeX",
+def _bibtex(found: PaperView) -> list[Paper]:
+    if found.hidden:  # the page is an admin's, marked hidden; the download stays gone like everywhere else
+        raise HTTPException(404, f"No paper has the id '{found.paper.id}'.")
+    return [found.paper]
+
+
+@view(
+    router,
+    Html("/papers/{paper_id:paper_id}", "paper.html", _context, summary="A paper and similar papers (HTML)"),
+    Bibtex(
+        "/papers/{paper_id:path}.bib",
+        _bibtex,
+        lambda found: found.paper.id,
+        summary="A paper as BibTeX",
+        description="The paper as a BibTeX `@misc` entry.",
+    ),
 )
-def paper_bibtex(
-    library: LibraryDep,
-    paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
-) -> Response:
-    """The paper as one BibTeX entry, with arXiv's `eprint`, `archivePrefix` and `primaryClass`."""
-    paper = library.papers.get(paper_id)
-    if paper is None:
-        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
-    return bibtex_response([paper], paper.id)
+def paper(request: Request, library: LibraryDep, paper_id: PaperIdPath) -> PaperView:
+    """The paper's full record, its panels and similar papers; as BibTeX, one entry with arXiv's `eprint`,
+    `archivePrefix` and `primaryClass`."""
+    user = current_user(request)
+    admin = user is not None and user.is_admin
+    found = _get(library, paper_id, include_hidden=admin)  # an admin still sees a hidden paper, marked so
+    return PaperView(found, admin and library.papers.is_hidden(found))
 
 
-@router.get(
-    "/api/similar/{paper_id:path}",
-    response_class=JSONResponse,
-    response_model=SimilarOut,
-    tags=["api"],
-    summary="Papers similar to a paper",
-)
-def api_similar(
+@view(router, Json("/api/similar/{paper_id:path}", SimilarOut, lambda _, found: similar_json(*found),
+                   summary="Papers similar to a paper"))  # fmt: skip
+def similar(
     library: LibraryDep,
-    paper_id: Annotated[str, Path(description="Paper id; a version suffix (`2106.09685v2`) is accepted.")],
+    paper_id: PaperIdPath,
     k: Annotated[int, Query(ge=1, le=50, description="How many similar papers (1-50).")] = 10,
-) -> dict[str, Any]:
+) -> tuple[Paper, list[tuple[Paper, float]]]:
     """A paper and its nearest neighbours by embedding (the paper itself excluded)."""
-    paper = library.papers.get(paper_id)
-    if paper is None:
-        raise HTTPException(404, f"No paper has the id '{paper_id[:200]}'.")
-    return similar_json(paper, library.search.similar(paper, k))
-
-
-allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)
+    found = _get(library, paper_id)
+    return found, library.search.similar(found, k)

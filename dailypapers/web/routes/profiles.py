@@ -1,4 +1,4 @@
-"""Public profiles: ``/users/{username}`` (HTML) and ``/api/users/{username}`` (JSON).
+"""Public profiles: ``/users/{username}`` (HTML) and ``/api/users/{username}`` (JSON), one view.
 
 A profile shows the username, the day the account was made, and the papers its user is an approved author of
 (authorship claims, :mod:`dailypapers.web.routes.claims`), newest first and paged. Nothing else about the account
@@ -9,28 +9,27 @@ service finds users by either: a profile URL must not confirm an address).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from starlette.responses import Response
 
 from dailypapers.accounts.models import User
 from dailypapers.errors import NotFound
 from dailypapers.library import Library
+from dailypapers.papers.models import Paper
 from dailypapers.serialize import iso_date, paper_json
 from dailypapers.web.deps import LibraryDep
 from dailypapers.web.params import PageParam
-from dailypapers.web.responses import allow_head
+from dailypapers.web.responses import Paged
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
 from dailypapers.web.security.csrf import csrf_token
 from dailypapers.web.security.identity import current_user
-from dailypapers.web.templating import render
+from dailypapers.web.views import Html, Json, view
 from dailypapers.web.voters import vote_buttons
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
-api_router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES)
 
 UsernamePath = Annotated[str, Path(max_length=100, description="The username.", examples=["ada"])]
 
@@ -56,44 +55,58 @@ def public_user(library: Library, username: str) -> User:
     return user
 
 
-def profile_data(library: Library, user: User, page: int) -> dict[str, Any]:
-    size = library.config.page_size
-    total = library.claims.count_approved(user.id)
-    papers = library.claims.approved_for(user.id, limit=size, offset=(page - 1) * size)
-    return {"total": total, "page": page, "page_size": size, "has_next": page * size < total, "papers": papers}
+@dataclass
+class ProfileView(Paged):
+    """A user's public profile: the papers they are an approved author of, a page of them."""
+
+    user: User
+    total: int
+    page: int
+    page_size: int
+    papers: list[Paper]
 
 
-@router.get("/users/{username}", response_model=None, summary="A user's public profile (HTML)")
-def profile_page(request: Request, library: LibraryDep, username: UsernamePath, p: PageParam = 1) -> Response:
-    """The user's name, joining day and claimed papers; the owner also sees their claims."""
-    user = public_user(library, username)
-    data = profile_data(library, user, p)
+def _context(request: Request, found: ProfileView) -> dict[str, Any]:
+    library: Library = request.app.state.library
     viewer = current_user(request)
-    context = {
+    user = found.user
+    return {
         "profile": user,
-        **data,
-        "offset": (p - 1) * data["page_size"],
-        "pages": max(1, -(-data["total"] // data["page_size"])),
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+        "has_next": found.has_next,
+        "papers": found.papers,
+        "offset": found.offset,
+        "pages": found.pages,
         "own_claims": library.claims.claims_of(user.id) if viewer is not None and viewer.id == user.id else None,
         "token": csrf_token(request),
         "json_url": f"/api/users/{user.username}",
-        "votes": vote_buttons(request, data["papers"]),
+        "votes": vote_buttons(request, found.papers),
     }
-    return render(request, "profile.html", context)
 
 
-@api_router.get("/users/{username}", response_model=ProfileOut, summary="A user's public profile")
-def api_profile(library: LibraryDep, username: UsernamePath, p: PageParam = 1) -> dict[str, Any]:
-    """The user's name, joining day and a page of the papers they are an approved author of."""
-    user = public_user(library, username)
-    data = profile_data(library, user, p)
+def _json(request: Request, found: ProfileView) -> dict[str, Any]:
     return {
-        "username": user.username,
-        "joined": iso_date(user.created_at.date()),
-        **data,
-        "papers": [paper_json(paper) for paper in data["papers"]],
+        "username": found.user.username,
+        "joined": iso_date(found.user.created_at.date()),
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+        "has_next": found.has_next,
+        "papers": [paper_json(paper) for paper in found.papers],
     }
 
 
-allow_head(router)
-allow_head(api_router)
+@view(
+    router,
+    Html("/users/{username}", "profile.html", _context, summary="A user's public profile (HTML)"),
+    Json("/api/users/{username}", ProfileOut, _json, summary="A user's public profile"),
+)
+def profile(library: LibraryDep, username: UsernamePath, p: PageParam = 1) -> ProfileView:
+    """The user's name, joining day and a page of the papers they are an approved author of; the owner also sees
+    their claims on the page."""
+    user = public_user(library, username)
+    size = library.config.page_size
+    papers = library.claims.approved_for(user.id, limit=size, offset=(p - 1) * size)
+    return ProfileView(user, library.claims.count_approved(user.id), p, size, papers)

@@ -1,5 +1,6 @@
-"""``/search``: the search page with its filter form and its "paste an abstract" form; ``/api/search`` is its JSON
-twin (``GET`` in :mod:`.api`, ``POST`` with a JSON body here), ``/search.bib`` the page's results as BibTeX.
+"""``/search``: the search page with its filter form and its "paste an abstract" form, one view with its BibTeX
+(``/search.bib``) and Atom (``/feeds/search.atom``) renderings; ``/api/search`` is the JSON of the same search,
+a view of its own because it takes strict parameters (a date must be a date; the page's form sends empty fields).
 
 A query may be a whole abstract, up to ``DAILYPAPERS_MAX_QUERY_LENGTH`` characters (10,000 by default). Long text
 travels in a request body: the paste form posts (``POST /search``: a form with its CSRF token like every form of
@@ -7,25 +8,30 @@ the site, no JavaScript needed, its pager made of small forms too), and scripts 
 ``GET`` takes the same length, but common reverse proxies refuse a request line past 8 KB (nginx's default
 ``large_client_header_buffers 4 8k`` answers 414), so the page offers a link (JSON, BibTeX, feed) only while it
 stays within :data:`SHAREABLE_URL`. A query over the limit gets the search page again, status 400, with the
-message in it and the text kept in the box; ``/api/search`` answers the JSON error.
+message in it and the text kept in the box (its BibTeX and feed addresses too); ``/api/search`` answers the JSON
+error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from dailypapers.library import Library
+from dailypapers.papers.models import Paper
 from dailypapers.papers.store import Filters
+from dailypapers.search.hybrid import SearchPage
 from dailypapers.serialize import search_json
 from dailypapers.web.deps import LibraryDep
-from dailypapers.web.feeds import ATOM, atom_response
+from dailypapers.web.feeds import atom_response
 from dailypapers.web.params import (
     MAX_PAGE,
     MAX_QUERY_LENGTH,
@@ -37,20 +43,14 @@ from dailypapers.web.params import (
     ModeParam,
     PageParam,
 )
-from dailypapers.web.responses import BIBTEX, allow_head, bibtex_response
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut, SearchOut
-from dailypapers.web.search_request import (
-    FormSearchRequestDep,
-    SearchRequest,
-    SearchRequestDep,
-    form_search_request,
-    run_search,
-    search_request,
-)
+from dailypapers.web.search_request import SearchRequest, SearchRequestDep, form_search_request, run_search
+from dailypapers.web.search_request import search_request as strict_request
 from dailypapers.web.templating import SITE_NAME, query_url, render
+from dailypapers.web.views import Atom, Bibtex, Html, Json, view
 from dailypapers.web.voters import vote_buttons, with_set_links
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+router = APIRouter(responses=ERROR_RESPONSES)
 
 SHAREABLE_URL = 8000
 """Longest link the page offers: nginx refuses a request line past 8 KB by default (414 Request-URI Too Large)."""
@@ -65,15 +65,45 @@ _POST_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass
+class SearchView:
+    """The search page's data: the search as typed, its page of results (``None`` without a query) and, for a
+    query over the length limit, the message (no results then)."""
+
+    req: SearchRequest
+    page: SearchPage | None
+    posted: bool = False
+    error: str | None = None
+
+    @property
+    def papers(self) -> list[Paper]:
+        return [r.paper for r in self.page.results] if self.page else []
+
+
 def too_long(library: Library, q: str) -> str | None:
     """The message for a query over the configured length limit, or ``None``."""
     limit = library.config.max_query_length
     return f"A query can be at most {limit:,} characters; this one has {len(q):,}." if len(q) > limit else None
 
 
-def _link(request: Request, req: SearchRequest, path: str, posted: bool) -> str | None:
+def _search_view(request: Request, library: Library, posted: bool, q: str, *args: Any) -> SearchView:
+    """The search for the parameters of :func:`form_search_request` (``q``, then since, until, category, author,
+    mode, p, added_since, added_until), or the message that the query is too long with everything as typed."""
+    error = too_long(library, q)
+    if error is None:
+        req = form_search_request(request, q, *args)
+        return SearchView(req, run_search(library, req) if req.q.strip() else None, posted)
+    since, until, category, author, mode, p, added_since, added_until = args
+    day: dict[date, str] = {d: d.isoformat() for d in (since, until, added_since, added_until) if d}
+    typed = SearchRequest(q, mode, p, day.get(since, ""), day.get(until, ""), category or "", author or "", Filters(),
+                          day.get(added_since, ""), day.get(added_until, ""))  # fmt: skip
+    return SearchView(typed, None, posted, error)
+
+
+def _link(request: Request, found: SearchView, path: str) -> str | None:
     """``path`` with the search's parameters, or ``None`` when that URL would be too long to share."""
-    if posted:
+    if found.posted:
+        req = found.req
         params = {"q": req.q, "since": req.since, "until": req.until, "category": req.category, "author": req.author,
                   "added_since": req.added_since, "added_until": req.added_until,
                   "mode": "" if req.mode == "hybrid" else req.mode, "p": "" if req.page == 1 else req.page}  # fmt: skip
@@ -84,40 +114,50 @@ def _link(request: Request, req: SearchRequest, path: str, posted: bool) -> str 
     return url if len(url) <= SHAREABLE_URL else None
 
 
-def _page(request: Request, library: Library, req: SearchRequest, posted: bool, error: str | None = None) -> Response:
-    """The search page for ``req``: its results, or the message ``error`` (status 400) with the text kept."""
-    page = run_search(library, req) if req.q.strip() and error is None else None
-    found = page is not None and bool(page.results)
-    context = {
-        "req": req,
-        "page": page,
-        "posted": posted,
-        "error": error,
-        "max_query_length": library.config.max_query_length,
-        "json_url": _link(request, req, "/api/search", posted) if error is None else None,
-        "bib_url": _link(request, req, "/search.bib", posted) if found else None,
-        "feed_url": _link(request, req, "/feeds/search.atom", posted) if page is not None else None,
-        "votes": vote_buttons(request, [r.paper for r in page.results]) if page and found else None,
+def _context(request: Request, found: SearchView) -> dict[str, Any]:
+    papers = found.papers
+    return {
+        "req": found.req,
+        "page": found.page,
+        "posted": found.posted,
+        "error": found.error,
+        "max_query_length": request.app.state.library.config.max_query_length,
+        "json_url": _link(request, found, "/api/search") if found.error is None else None,
+        "bib_url": _link(request, found, "/search.bib") if papers else None,
+        "feed_url": _link(request, found, "/feeds/search.atom") if found.page is not None else None,
+        "votes": vote_buttons(request, papers) if papers else None,
     }
-    return render(request, "search.html", context, status_code=400 if error else 200)
 
 
-def _answer(request: Request, library: Library, posted: bool, q: str, *args: Any) -> Response:
-    """The page for the parameters of :func:`form_search_request` (``q``, then since, until, category, author,
-    mode, p, added_since, added_until): results, or the message that the query is too long with everything as
-    typed."""
-    error = too_long(library, q)
-    if error is None:
-        return _page(request, library, form_search_request(request, q, *args), posted)
-    since, until, category, author, mode, p, added_since, added_until = args
-    day = {d: d.isoformat() for d in (since, until, added_since, added_until) if d}
-    typed = SearchRequest(q, mode, p, day.get(since, ""), day.get(until, ""), category or "", author or "", Filters(),
-                          day.get(added_since, ""), day.get(added_until, ""))  # fmt: skip
-    return _page(request, library, typed, posted, error)
+def _page(request: Request, found: SearchView) -> Response:
+    """The search page; status 400 with the message where the query is too long."""
+    return render(request, "search.html", _context(request, found), status_code=400 if found.error else 200)
 
 
-@router.get("/search", summary="Search papers (HTML)")
-def search_page(
+def _feed(request: Request, found: SearchView) -> Response:
+    q = found.req.q.strip()
+    title = f"{SITE_NAME}: search for {q[:200]!r}" if q else f"{SITE_NAME}: search"
+    return atom_response(request, title=title, page_path=query_url(request, path="/search"), papers=found.papers)
+
+
+@view(
+    router,
+    Html("/search", "search.html", _context, summary="Search papers (HTML)"),
+    Bibtex(
+        "/search.bib",
+        lambda found: found.papers,
+        lambda _: "search",
+        summary="A page of search results as BibTeX",
+        description="The page of results as BibTeX `@misc` entries.",
+    ),
+    Atom(
+        "/feeds/search.atom",
+        _feed,
+        summary="Any search as an Atom feed",
+        description="An Atom feed (RFC 4287) of the results.",
+    ),
+)
+def search(
     request: Request,
     library: LibraryDep,
     q: Annotated[str, Query(description=_Q + _LONG)] = "",
@@ -129,12 +169,21 @@ def search_page(
     p: PageParam = 1,
     added_since: Annotated[FormDate, Query(description=_ADDED_SINCE + " Empty: no limit.")] = None,
     added_until: Annotated[FormDate, Query(description=_ADDED_UNTIL + " Empty: no limit.")] = None,
-) -> Response:
-    """Results with highlighted title and abstract, exact matches pinned first, filters and pages."""
-    return _answer(request, library, False, q, since, until, category, author, mode, p, added_since, added_until)
+) -> SearchView | Response:
+    """Results with highlighted title and abstract, exact matches pinned first, filters and pages; the BibTeX and
+    the feed are those of the page's results (the feed: its first page, best first, to subscribe to a search)."""
+    found = _search_view(request, library, False, q, since, until, category, author, mode, p, added_since,
+                         added_until)  # fmt: skip
+    return _page(request, found) if found.error else found
 
 
-@router.post("/search", responses=_POST_ERRORS, summary="Search papers for a pasted abstract (HTML form)")
+@router.post(
+    "/search",
+    response_class=HTMLResponse,
+    responses=_POST_ERRORS,
+    tags=["pages"],
+    summary="Search papers for a pasted abstract (HTML form)",
+)
 def search_form(
     request: Request,
     library: LibraryDep,
@@ -150,20 +199,29 @@ def search_form(
 ) -> Response:
     """The `/search` page for text sent in the body (the page's "paste an abstract" form, with its `csrf_token`):
     nothing changes, but a body has room where a URL has not."""
-    return _answer(request, library, True, q, since, until, category, author, mode, p, added_since, added_until)
+    args = (since, until, category, author, mode, p, added_since, added_until)
+    return _page(request, _search_view(request, library, True, q, *args))
 
 
-@router.get("/api/search", response_class=JSONResponse, response_model=SearchOut, tags=["api"], summary="Search papers")
-def api_search(library: LibraryDep, req: SearchRequestDep) -> dict[str, Any]:
+def results_json(library: Library, page: SearchPage) -> dict[str, Any]:
+    """The JSON of a page of results: each paper with its collection links and comment count."""
+    shown = with_set_links(library, [r.paper for r in page.results])
+    page.results = [dataclasses.replace(r, paper=p) for r, p in zip(page.results, shown, strict=True)]
+    return search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
+
+
+def _json(request: Request, page: SearchPage) -> dict[str, Any]:
+    return results_json(request.app.state.library, page)
+
+
+@view(router, Json("/api/search", SearchOut, _json, summary="Search papers"))
+def api_search(library: LibraryDep, req: SearchRequestDep) -> SearchPage:
     """Hybrid (keyword + semantic) search with filters; the data of the `/search` page.
 
     A query that names a paper exactly (arXiv id, abs URL, or its full title) puts that paper first with
     `pinned: true`.
     """
-    page = run_search(library, req)
-    shown = with_set_links(library, [r.paper for r in page.results])
-    page.results = [dataclasses.replace(r, paper=p) for r, p in zip(page.results, shown, strict=True)]
-    return search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
+    return run_search(library, req)
 
 
 class SearchIn(BaseModel):
@@ -184,7 +242,6 @@ class SearchIn(BaseModel):
 
 @router.post(
     "/api/search",
-    response_class=JSONResponse,
     response_model=SearchOut,
     responses=_POST_ERRORS,
     tags=["api"],
@@ -195,38 +252,6 @@ def api_search_post(request: Request, library: LibraryDep, body: SearchIn) -> di
     text, which a URL past 8 KB may not carry through a proxy. Like every POST it needs an API token
     (`Authorization: Bearer`) or the CSRF token of `GET /api/csrf` in `X-CSRF-Token`."""
     b = body
-    req = search_request(request, b.q, b.since, b.until, b.category, b.author, b.mode, b.page, b.added_since,
+    req = strict_request(request, b.q, b.since, b.until, b.category, b.author, b.mode, b.page, b.added_since,
                          b.added_until)  # fmt: skip
-    return api_search(library, req)
-
-
-@router.get(
-    "/search.bib",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {BIBTEX: {}}, "description": "The page of results as BibTeX `@misc` entries."}},
-    summary="A page of search results as BibTeX",
-)
-def search_bibtex(library: LibraryDep, req: FormSearchRequestDep) -> Response:
-    """The papers of one page of `/search` results (the same parameters), in order, one BibTeX entry each."""
-    page = run_search(library, req) if req.q.strip() else None
-    return bibtex_response([r.paper for r in page.results] if page else [], "search")
-
-
-@router.get(
-    "/feeds/search.atom",
-    response_class=Response,
-    responses={200: {"content": {ATOM: {}}, "description": "An Atom feed (RFC 4287) of the results."}},
-    tags=["feeds"],
-    summary="Any search as an Atom feed",
-)
-def search_feed(request: Request, library: LibraryDep, req: FormSearchRequestDep) -> Response:
-    """The first page of `/search` results for the query and filters in the URL, best first: subscribe to a search."""
-    page = run_search(library, req) if req.q.strip() else None
-    title = f"{SITE_NAME}: search for {req.q.strip()[:200]!r}" if req.q.strip() else f"{SITE_NAME}: search"
-    page_path = query_url(request, path="/search")
-    return atom_response(
-        request, title=title, page_path=page_path, papers=[r.paper for r in page.results] if page else []
-    )
-
-
-allow_head(router)  # HEAD wherever GET (see dailypapers.web.routes.allow_head)
+    return results_json(library, run_search(library, req))

@@ -32,6 +32,7 @@ from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import paper_url, render
+from dailypapers.web.views import Html, view
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -91,17 +92,20 @@ def _login(next_path: str) -> RedirectResponse:
     return RedirectResponse("/login?next=" + quote(next_path, safe="/#"), status_code=303)
 
 
-def _form(request: Request, library: Library, status: int = 200, **values: Any) -> Response:
-    context = {"window_days": library.config.submission_window_days, "typed": "", **values}
-    return render(request, "submit.html", context, status_code=status)
+def _form_context(library: Library, **values: Any) -> dict[str, Any]:
+    return {"window_days": library.config.submission_window_days, "typed": "", **values}
+
+
+def _form(request: Request, library: Library, status: int, **values: Any) -> Response:
+    return render(request, "submit.html", _form_context(library, **values), status_code=status)
 
 
 # -- submitting ---------------------------------------------------------------------------------------------------
-@router.get("/submit", response_class=HTMLResponse, tags=["pages"], summary="The paper submission form")
-def submit_page(request: Request, library: LibraryDep) -> Response:
+@view(router, Html("/submit", "submit.html", summary="The paper submission form"))
+def submit_page(request: Request, library: LibraryDep) -> dict[str, Any] | Response:
     if current_user(request) is None:
         return _login("/submit")
-    return _form(request, library)
+    return _form_context(library)
 
 
 @router.post(

@@ -1,7 +1,10 @@
 """Email subscription pages: ``/subscribe`` (the form), ``/subscribe/confirm`` and ``/unsubscribe`` (a page with a
 button, then its POST), RFC 8058's ``POST /unsubscribe/one-click``, the preferences pages ``/subscription/manage``
-(by signed link) and ``/account/subscription`` (signed in), and the JSON twins ``POST /api/subscriptions`` and
-``GET|PATCH /api/subscriptions/me``.
+(by signed link) and ``/account/subscription`` (signed in), and the JSON side: ``POST /api/subscriptions`` (the
+form's twin, one helper) and ``GET|PATCH /api/subscriptions/me``. ``/account/subscription`` and
+``GET /api/subscriptions/me`` are one view (:func:`my_subscription`, registered by :func:`dailypapers.web.views.view`):
+a visitor is sent to log in (the JSON: 401), a user without an active subscription to ``/subscribe`` (the JSON shows
+what there is, or null).
 
 A GET never changes anything: mail scanners and link previews fetch every link of an email, so confirming and
 unsubscribing take a button press (a POST with the token in the form, and CSRF like every form). The one exception
@@ -15,6 +18,7 @@ rate limited per client address (``subscribe_rate_limit``).
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,15 +32,18 @@ from dailypapers.library import Library
 from dailypapers.mail.addresses import check_address
 from dailypapers.mail.links import PATHS
 from dailypapers.mail.subscriptions import DEFAULT_SECTIONS, FREQUENCIES, SECTIONS, AlreadyDone, Subscription
-from dailypapers.web.deps import LibraryDep
+from dailypapers.web.deps import LibraryDep, login_redirect
 from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user
 from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import render
+from dailypapers.web.views import Html, Json, view
 
-router = APIRouter(tags=["subscriptions"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
-api_router = APIRouter(tags=["api"], responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
+API: dict[str, Any] = {"tags": ["api"], "response_class": JSONResponse}  # the options of every JSON route
+MINE = "/account/subscription"
+SIGN_IN = "Sign in (or send an API token) to see your subscription."
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"  # RFC 8058 §3.1
 SENT = (
@@ -85,9 +92,14 @@ def _form_values(library: Library, user: User | None, sub: Subscription | None =
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    return render(request, name, _with_choices(context), status_code=status)
+
+
+def _with_choices(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` with what every subscription form offers (sections, frequencies) and no message."""
     base = {"sections_all": SECTIONS, "section_labels": SECTION_LABELS, "frequencies": FREQUENCIES,
             "error": None, "notice": None}  # fmt: skip
-    return render(request, name, {**base, **context}, status_code=status)
+    return {**base, **context}
 
 
 def _step(request: Request, title: str, message: str, status: int = 200, **form: Any) -> Response:
@@ -121,35 +133,43 @@ def _owner_of(user: User | None, email: str) -> str | None:
         return None
 
 
+def _subscribe(request: Request, library: Library, email: str, **preferences: Any) -> str:
+    """Subscribe ``email`` (rate limited per client address): the form's and the JSON's one helper. Returns the
+    sentence that answers it, the same whatever state the address was in."""
+    request.app.state.rate_limits.hit("subscribe", client_address(request), what="subscription requests")
+    library.subscriptions.subscribe(email, user_id=_owner_of(current_user(request), email), **preferences)
+    return SENT.format(email=check_address(email))
+
+
 # -- subscribing ---------------------------------------------------------------------------------------------------
-@router.get("/subscribe", summary="The subscription form")
+@router.get("/subscribe", tags=["subscriptions"], summary="The subscription form")
 def subscribe_page(request: Request, library: LibraryDep) -> Response:
     user = current_user(request)
     mine = library.subscriptions.for_user(user.id) if user else None
     return _page(request, "subscribe.html", {"values": _form_values(library, user), "mine": mine})
 
 
-@router.post("/subscribe", summary="Subscribe (HTML form): sends a confirmation email")
+@router.post("/subscribe", tags=["subscriptions"], summary="Subscribe (HTML form): sends a confirmation email")
 def subscribe(
     request: Request,
     library: LibraryDep,
     email: Field,
     preferences: Preferences,
 ) -> Response:
-    user = current_user(request)
-    values = {**preferences, "email": email, "time_zone": preferences["time_zone"] or library.config.time_zone}
+    values = {**preferences, "time_zone": preferences["time_zone"] or library.config.time_zone}
     try:
-        request.app.state.rate_limits.hit("subscribe", client_address(request), what="subscription requests")
-        library.subscriptions.subscribe(user_id=_owner_of(user, email), **values)  # type: ignore[arg-type]
+        sent = _subscribe(request, library, email, **values)
     except UserError as exc:
-        context = {"values": values, "mine": None, "error": exc.message}
+        context = {"values": {**values, "email": email}, "mine": None, "error": exc.message}
         response = _page(request, "subscribe.html", context, exc.status)
         response.headers.update(exc.headers)
         return response
-    return _step(request, "Check your inbox", SENT.format(email=check_address(email)))
+    return _step(request, "Check your inbox", sent)
 
 
-@router.get("/subscribe/confirm", summary="The confirmation page (a button; a GET changes nothing)")
+@router.get(
+    "/subscribe/confirm", tags=["subscriptions"], summary="The confirmation page (a button; a GET changes nothing)"
+)
 def confirm_page(request: Request, library: LibraryDep, token: TokenQuery = "") -> Response:
     try:
         sub = library.subscriptions.from_link(token, "confirm")
@@ -160,7 +180,7 @@ def confirm_page(request: Request, library: LibraryDep, token: TokenQuery = "") 
                  button="Confirm")  # fmt: skip
 
 
-@router.post("/subscribe/confirm", summary="Confirm a subscription (HTML form)")
+@router.post("/subscribe/confirm", tags=["subscriptions"], summary="Confirm a subscription (HTML form)")
 def confirm(request: Request, library: LibraryDep, token: TokenField = "") -> Response:
     try:
         sub = library.subscriptions.confirm(token)
@@ -172,7 +192,7 @@ def confirm(request: Request, library: LibraryDep, token: TokenField = "") -> Re
 
 
 # -- unsubscribing -------------------------------------------------------------------------------------------------
-@router.get("/unsubscribe", summary="The unsubscribe page (a button; a GET changes nothing)")
+@router.get("/unsubscribe", tags=["subscriptions"], summary="The unsubscribe page (a button; a GET changes nothing)")
 def unsubscribe_page(request: Request, library: LibraryDep, token: TokenQuery = "") -> Response:
     try:
         sub = library.subscriptions.from_link(token, "unsubscribe")
@@ -182,7 +202,7 @@ def unsubscribe_page(request: Request, library: LibraryDep, token: TokenQuery = 
     return _step(request, "Unsubscribe", message, action="/unsubscribe", token=token, button="Unsubscribe")
 
 
-@router.post("/unsubscribe", summary="Unsubscribe (HTML form)")
+@router.post("/unsubscribe", tags=["subscriptions"], summary="Unsubscribe (HTML form)")
 def unsubscribe(request: Request, library: LibraryDep, token: TokenField = "") -> Response:
     try:
         sub = library.subscriptions.unsubscribe(token)
@@ -194,6 +214,7 @@ def unsubscribe(request: Request, library: LibraryDep, token: TokenField = "") -
 
 @router.post(
     PATHS["one_click"],
+    tags=["subscriptions"],
     summary="One-click unsubscribe (RFC 8058): what a mail client's button POSTs; no cookie, no CSRF token",
     response_class=JSONResponse,
 )
@@ -211,8 +232,10 @@ def one_click(
 
 
 # -- preferences ---------------------------------------------------------------------------------------------------
-def _manage(request: Request, library: Library, sub: Subscription, *, action: str, token: str = "",
-            status: int = 200, **extra: Any) -> Response:  # fmt: skip
+def _manage_context(
+    library: Library, sub: Subscription, *, action: str, token: str = "", **extra: Any
+) -> dict[str, Any]:
+    """The preferences page of ``sub``, whose form posts to ``action`` (with the link's ``token``, if any)."""
     context = {
         "sub": sub,
         "values": _form_values(library, None, sub),
@@ -221,7 +244,13 @@ def _manage(request: Request, library: Library, sub: Subscription, *, action: st
         "unsubscribe_url": _link(library, "unsubscribe", sub) if sub.is_active else "",
         **extra,
     }
-    return _page(request, "subscription.html", context, status)
+    return _with_choices(context)
+
+
+def _manage(request: Request, library: Library, sub: Subscription, *, action: str, token: str = "",
+            status: int = 200, **extra: Any) -> Response:  # fmt: skip
+    context = _manage_context(library, sub, action=action, token=token, **extra)
+    return render(request, "subscription.html", context, status_code=status)
 
 
 def _save(request: Request, library: Library, sub: Subscription, changes: dict[str, Any], **where: Any) -> Response:
@@ -234,7 +263,9 @@ def _save(request: Request, library: Library, sub: Subscription, changes: dict[s
     return _manage(request, library, sub, notice="Saved.", **where)
 
 
-@router.get("/subscription/manage", summary="A subscriber's preferences, by the signed link of an email")
+@router.get(
+    "/subscription/manage", tags=["subscriptions"], summary="A subscriber's preferences, by the signed link of an email"
+)
 def manage_page(request: Request, library: LibraryDep, token: TokenQuery = "") -> Response:
     try:
         sub = library.subscriptions.from_link(token, "manage")
@@ -243,7 +274,9 @@ def manage_page(request: Request, library: LibraryDep, token: TokenQuery = "") -
     return _manage(request, library, sub, action=PATHS["manage"], token=token)
 
 
-@router.post("/subscription/manage", summary="Change a subscriber's preferences (HTML form, signed link)")
+@router.post(
+    "/subscription/manage", tags=["subscriptions"], summary="Change a subscriber's preferences (HTML form, signed link)"
+)
 def manage(
     request: Request,
     library: LibraryDep,
@@ -257,33 +290,7 @@ def manage(
     return _save(request, library, sub, preferences, action=PATHS["manage"], token=token)
 
 
-@router.get("/account/subscription", summary="The signed-in user's email digest")
-def account_subscription_page(request: Request, library: LibraryDep) -> Response:
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/account/subscription", status_code=303)
-    sub = library.subscriptions.for_user(user.id)
-    if sub is None or sub.status in ("unsubscribed", "disabled"):
-        return RedirectResponse("/subscribe", status_code=303)
-    return _manage(request, library, sub, action="/account/subscription")
-
-
-@router.post("/account/subscription", summary="Change the signed-in user's digest (HTML form)")
-def account_subscription(
-    request: Request,
-    library: LibraryDep,
-    preferences: Preferences,
-) -> Response:
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/account/subscription", status_code=303)
-    sub = library.subscriptions.for_user(user.id)
-    if sub is None:
-        return RedirectResponse("/subscribe", status_code=303)
-    return _save(request, library, sub, preferences, action="/account/subscription")
-
-
-# -- JSON ----------------------------------------------------------------------------------------------------------
+# -- the signed-in user's subscription: the page and its JSON twin, one view -----------------------------------------
 def subscription_json(sub: Subscription) -> dict[str, Any]:
     """What the signed-in owner sees of a subscription (never the nonce)."""
     return {
@@ -299,7 +306,59 @@ JsonBody = Annotated[dict[str, Any], Body(description="A JSON object: `email` an
 API_FIELDS = ("email", "frequency", "time_zone", "send_hour", "weekends", "sections", "categories")
 
 
-@api_router.post("/api/subscriptions", status_code=202, summary="Subscribe: a confirmation email is sent")
+@dataclass
+class Mine:
+    """The signed-in user's subscription: ``user`` None for a visitor, ``sub`` None when they have none."""
+
+    user: User | None
+    sub: Subscription | None
+
+
+def _mine_page(request: Request, mine: Mine) -> dict[str, Any] | Response:
+    if mine.user is None:
+        return login_redirect(MINE)
+    if mine.sub is None or mine.sub.status in ("unsubscribed", "disabled"):
+        return RedirectResponse("/subscribe", status_code=303)
+    return _manage_context(request.app.state.library, mine.sub, action=MINE)
+
+
+def _mine_json(request: Request, mine: Mine) -> dict[str, Any]:
+    if mine.user is None:
+        raise NotSignedIn(SIGN_IN)
+    return {"subscription": subscription_json(mine.sub) if mine.sub else None}
+
+
+@view(
+    router,
+    Html(MINE, "subscription.html", _mine_page, summary="The signed-in user's email digest"),
+    Json("/api/subscriptions/me", dict[str, Any], _mine_json,
+         summary="The signed-in user's subscription (null when none)", response_class=JSONResponse),
+)  # fmt: skip
+def my_subscription(request: Request, library: LibraryDep) -> Mine:
+    """The signed-in user's digest and its preferences (an API token works for the JSON). On the page, a visitor
+    is sent to log in and a user without an active subscription to `/subscribe`; the JSON answers 401 and shows
+    any subscription, whatever its status (null when none)."""
+    user = current_user(request)
+    return Mine(user, library.subscriptions.for_user(user.id) if user else None)
+
+
+@router.post("/account/subscription", tags=["subscriptions"], summary="Change the signed-in user's digest (HTML form)")
+def account_subscription(
+    request: Request,
+    library: LibraryDep,
+    preferences: Preferences,
+) -> Response:
+    user = current_user(request)
+    if user is None:
+        return login_redirect(MINE)
+    sub = library.subscriptions.for_user(user.id)
+    if sub is None:
+        return RedirectResponse("/subscribe", status_code=303)
+    return _save(request, library, sub, preferences, action=MINE)
+
+
+# -- JSON ----------------------------------------------------------------------------------------------------------
+@router.post("/api/subscriptions", **API, status_code=202, summary="Subscribe: a confirmation email is sent")
 def api_subscribe(request: Request, library: LibraryDep, body: JsonBody) -> dict[str, Any]:
     """Always the same answer for a well-formed request (whether the address was known is not told)."""
     unknown = sorted(set(body) - set(API_FIELDS))
@@ -308,32 +367,19 @@ def api_subscribe(request: Request, library: LibraryDep, body: JsonBody) -> dict
     email = body.get("email")
     if not isinstance(email, str):
         raise BadInput("'email' is required: the address the digest goes to.")
-    request.app.state.rate_limits.hit("subscribe", client_address(request), what="subscription requests")
     fields = {k: v for k, v in body.items() if k != "email"}
-    library.subscriptions.subscribe(email, user_id=_owner_of(current_user(request), email), **fields)
-    return {"ok": True, "message": SENT.format(email=check_address(email))}
+    return {"ok": True, "message": _subscribe(request, library, email, **fields)}
 
 
-def _mine(request: Request, library: Library) -> Subscription | None:
+@router.patch("/api/subscriptions/me", **API, summary="Change the signed-in user's subscription preferences")
+def api_update(request: Request, library: LibraryDep, body: JsonBody) -> dict[str, Any]:
     user = current_user(request)
     if user is None:
-        raise NotSignedIn("Sign in (or send an API token) to see your subscription.")
-    return library.subscriptions.for_user(user.id)
-
-
-@api_router.get("/api/subscriptions/me", summary="The signed-in user's subscription (null when none)")
-def api_mine(request: Request, library: LibraryDep) -> dict[str, Any]:
-    sub = _mine(request, library)
-    return {"subscription": subscription_json(sub) if sub else None}
-
-
-@api_router.patch("/api/subscriptions/me", summary="Change the signed-in user's subscription preferences")
-def api_update(request: Request, library: LibraryDep, body: JsonBody) -> dict[str, Any]:
-    sub = _mine(request, library)
+        raise NotSignedIn(SIGN_IN)
+    sub = library.subscriptions.for_user(user.id)
     if sub is None:
         raise BadInput("You have no subscription; POST /api/subscriptions first.")
     return {"subscription": subscription_json(library.subscriptions.update(sub.id, **body))}
 
 
 allow_head(router)
-allow_head(api_router)

@@ -1,4 +1,4 @@
-"""The Trending page: ``/trending`` (HTML), ``/api/trending`` (JSON) and ``/feeds/trending.atom`` (Atom), one view.
+"""The Trending page: ``/trending`` (HTML), ``/api/trending`` (JSON) and ``/feeds/trending.atom`` (Atom): one view.
 
 Papers of a window — the last ``day``, ``week`` (the default) or ``month`` of days, ending with the newest day
 that has papers, so the page is never empty on a quiet morning — ranked by the time-decayed score of
@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -24,11 +23,12 @@ from dailypapers.papers.periods import Period
 from dailypapers.papers.trending import paper_score
 from dailypapers.serialize import paper_json
 from dailypapers.web.deps import LibraryDep
-from dailypapers.web.feeds import ATOM, atom_response
+from dailypapers.web.feeds import atom_response
 from dailypapers.web.params import PageParam
-from dailypapers.web.responses import Paged, allow_head
+from dailypapers.web.responses import Paged
 from dailypapers.web.schemas import ERROR_RESPONSES, PaperOut
-from dailypapers.web.templating import SITE_NAME, query_url, render
+from dailypapers.web.templating import SITE_NAME, query_url
+from dailypapers.web.views import Atom, Html, Json, view
 from dailypapers.web.voters import vote_buttons, with_set_links
 
 Window = Literal["day", "week", "month"]
@@ -38,9 +38,7 @@ WindowParam = Annotated[
     Query(description="Which papers compete: those added on the newest day, in the last 7 days or the last 30 days."),
 ]
 
-router = APIRouter(tags=["pages"], responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
-api_router = APIRouter(prefix="/api", tags=["api"], responses=ERROR_RESPONSES)
-feeds_router = APIRouter(prefix="/feeds", tags=["feeds"], responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES)
 
 
 class TrendingPaperOut(PaperOut):
@@ -84,49 +82,52 @@ def trending_view(library: Library, window: str, page: int) -> TrendingView:
     return TrendingView(window, period, library.papers.count_in(period), page, size, papers, now)
 
 
-def trending_json(library: Library, view: TrendingView) -> dict[str, Any]:
-    comments = library.comments.counts([p.pk for p in view.papers if p.pk is not None])
+def _json(request: Request, found: TrendingView) -> dict[str, Any]:
+    library: Library = request.app.state.library
+    comments = library.comments.counts([p.pk for p in found.papers if p.pk is not None])
     return {
-        "window": view.window,
-        "start": view.period.start.isoformat() if view.period else None,
-        "end": view.period.end.isoformat() if view.period else None,
-        "total": view.total,
-        "page": view.page,
-        "page_size": view.page_size,
-        "has_next": view.has_next,
-        "papers": [{**paper_json(p, comments), "score": view.score(p)} for p in with_set_links(library, view.papers)],
+        "window": found.window,
+        "start": found.period.start.isoformat() if found.period else None,
+        "end": found.period.end.isoformat() if found.period else None,
+        "total": found.total,
+        "page": found.page,
+        "page_size": found.page_size,
+        "has_next": found.has_next,
+        "papers": [{**paper_json(p, comments), "score": found.score(p)} for p in with_set_links(library, found.papers)],
     }
 
 
-@feeds_router.get(
-    "/trending.atom",
-    response_model=None,
-    response_class=Response,
-    responses={200: {"content": {ATOM: {}}, "description": "An Atom feed (RFC 4287) of the trending papers."}},
-    summary="Trending papers (Atom)",
-)
-@router.get("/trending", response_model=None, summary="Trending papers (HTML)")
-@api_router.get("/trending", response_model=TrendingOut, summary="Trending papers")
-def trending(request: Request, library: LibraryDep, window: WindowParam = "week", p: PageParam = 1) -> Any:
-    """The papers of the last day, week or month, by upvotes decayed with age (highest first)."""
-    view = trending_view(library, window, p)
-    path = request.url.path
-    if path.startswith("/api/"):
-        return trending_json(library, view)
-    feed = "/feeds/trending.atom" + ("" if window == "week" else f"?window={window}")
-    if path.endswith(".atom"):
-        page = "/trending" + ("" if window == "week" else f"?window={window}")
-        title = f"{SITE_NAME}: trending papers of the last {window}"
-        return atom_response(request, title=title, page_path=page, papers=view.papers, subtitle="Ranked now")
-    context = {
-        "view": view,
+def _window_query(found: TrendingView) -> str:
+    return "" if found.window == "week" else f"?window={found.window}"
+
+
+def _feed(request: Request, found: TrendingView) -> Response:
+    title = f"{SITE_NAME}: trending papers of the last {found.window}"
+    page = "/trending" + _window_query(found)
+    return atom_response(request, title=title, page_path=page, papers=found.papers, subtitle="Ranked now")
+
+
+def _context(request: Request, found: TrendingView) -> dict[str, Any]:
+    return {
+        "view": found,
         "windows": list(WINDOW_DAYS),
         "json_url": query_url(request, path="/api/trending"),
-        "feed_url": feed,
-        "votes": vote_buttons(request, view.papers),
+        "feed_url": "/feeds/trending.atom" + _window_query(found),
+        "votes": vote_buttons(request, found.papers),
     }
-    return render(request, "trending.html", context)
 
 
-allow_head(router)
-allow_head(feeds_router)
+@view(
+    router,
+    Html("/trending", "trending.html", _context, summary="Trending papers (HTML)"),
+    Json("/api/trending", TrendingOut, _json, summary="Trending papers"),
+    Atom(
+        "/feeds/trending.atom",
+        _feed,
+        summary="Trending papers (Atom)",
+        description="An Atom feed (RFC 4287) of the trending papers.",
+    ),
+)
+def trending(library: LibraryDep, window: WindowParam = "week", p: PageParam = 1) -> TrendingView:
+    """The papers of the last day, week or month, by upvotes decayed with age (highest first)."""
+    return trending_view(library, window, p)

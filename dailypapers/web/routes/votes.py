@@ -17,22 +17,23 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, StrictBool
 
 from dailypapers.errors import NotFound, NotSignedIn
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
-from dailypapers.web.deps import LibraryDep, rate_limits
-from dailypapers.web.forms import safe_next
+from dailypapers.web.deps import LibraryDep, json_media, rate_limits
+from dailypapers.web.forms import CsrfField, OptionalNextField, safe_next
 from dailypapers.web.params import PaperIdPath
 from dailypapers.web.schemas import ERROR_RESPONSES, ErrorOut
 from dailypapers.web.security.cookies import CSRF_COOKIE
-from dailypapers.web.security.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
+from dailypapers.web.security.csrf import CSRF_HEADER, csrf_token
 from dailypapers.web.security.identity import voter_id
 from dailypapers.web.security.ratelimit import client_address
 from dailypapers.web.templating import paper_url
+from dailypapers.web.views import Json, view
 
 router = APIRouter()
 
@@ -75,18 +76,15 @@ def cast_vote(request: Request, library: Library, paper_id: str, voter: str, up:
 
 def json_voter(request: Request) -> str:
     """The voter of a JSON vote: ``Content-Type: application/json`` (415 otherwise) and somebody who may vote."""
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media != "application/json":
-        raise HTTPException(415, "Send the vote as JSON, with 'Content-Type: application/json'.")
+    json_media(request, "the vote")
     voter = voter_id(request, create=True)
     if voter is None:
         raise NotSignedIn("Sign in to vote (or send an API token: 'Authorization: Bearer <token>').")
     return voter
 
 
-@router.get(
-    "/api/votes", response_model=VoterOut, responses=_ERRORS, tags=["api"], summary="Your CSRF token for voting"
-)
+@view(router, Json("/api/votes", VoterOut, lambda request, data: data, summary="Your CSRF token for voting"),
+      responses=_ERRORS)  # fmt: skip
 def api_voter(request: Request) -> dict[str, Any]:
     """The caller's CSRF token; on a first visit also the CSRF cookie (`Set-Cookie`), which later votes must send
     (a session-authenticated script; an API token needs neither). The same as `GET /api/csrf`.
@@ -129,10 +127,8 @@ def form_vote(
     library: LibraryDep,
     paper_id: PaperIdPath,
     up: Annotated[bool, Form(description="`true`: upvote; `false`: withdraw the upvote.")],
-    csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=200, description="The form's CSRF token.")] = "",
-    next_url: Annotated[
-        str | None, Form(alias="next", max_length=2000, description="Where to go back to: a path on this site.")
-    ] = None,
+    csrf: CsrfField = "",
+    next_url: OptionalNextField = None,
 ) -> RedirectResponse:
     """The vote button of the pages (works without JavaScript): votes, then goes back to where it was pressed.
     A visitor who may not vote goes to the log-in page, and from there back to ``next``."""
