@@ -122,6 +122,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("embed_batch", 64, "Abstracts per embedding batch."),
     Setting(
+        "warm_up",
+        True,
+        "`dailypapers serve` loads the embedding model and the vector index in the background as it starts, so the"
+        " first search is as fast as the others. Off: the first search loads them (seconds), and a server that is"
+        " never asked to search never does (tests, a worker behind an admin-only port).",
+    ),
+    Setting(
         "embed_model",
         "minilm",
         "Embedding model: `minilm` (all-MiniLM-L6-v2, the best search) or `static` (a model2vec model distilled"
@@ -287,6 +294,7 @@ class Config:
     demo_corpus: str = ""  # a str, not a Path: Path("") would be "." (empty means the packaged demo)
     embed_precision: str = "auto"
     embed_batch: int = 64
+    warm_up: bool = True
     embed_model: str = "minilm"
     embed_device: str = "auto"
     arxiv_api_url: str = "https://export.arxiv.org/api/query"

@@ -149,6 +149,9 @@ def server_env(config: Config, **extra: str) -> dict[str, str]:
         DAILYPAPERS_DATA_DIR=str(config.data_dir),
         DAILYPAPERS_DATABASE_URL=config.database_url,
         DAILYPAPERS_LOG_LEVEL="WARNING",
+        # Most servers of the suite never search: loading the model at start cost each of ~30 servers seconds of
+        # CPU. A test that searches pays it on its first search (or passes DAILYPAPERS_WARM_UP="true").
+        DAILYPAPERS_WARM_UP="false",
         **extra,
     )
     return env

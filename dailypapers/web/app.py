@@ -100,7 +100,8 @@ def create_app(library: Library | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # In the background: startup must not wait for the model, only the first search might.
-        threading.Thread(target=warm_up, args=(lib,), name="dailypapers-warm-up", daemon=True).start()
+        if lib.config.warm_up:
+            threading.Thread(target=warm_up, args=(lib,), name="dailypapers-warm-up", daemon=True).start()
         scheduler = start_in_process(lib)  # the schedule, if configured; each slot runs once across all workers
         yield
         if scheduler:

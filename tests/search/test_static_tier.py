@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
+from bench.corpus import CACHE as BENCH_CACHE
 from dailypapers.config import Config, ConfigError
 from dailypapers.demo import DEMO_CORPUS
 from dailypapers.library import Library
@@ -61,9 +62,11 @@ def _refusing_connections(attempts: list[Any]) -> Any:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The static model, built once for the session with the hub offline and every outgoing connection refused."""
-    folder = tmp_path_factory.mktemp("static-model") / STATIC_MODEL_NAME
+def built() -> Built:
+    """The static model, built with the hub offline and every outgoing connection refused: where the benchmarks keep
+    theirs (bench/data/, gitignored), so that the suite and ``bench.tiers`` build it once between them (its file
+    lock makes a second process, another test worker say, wait for the first build)."""
+    folder = static_model_dir(BENCH_CACHE)
     attempts: list[Any] = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HUB_OFFLINE", "1")
@@ -127,6 +130,7 @@ def test_similar_texts_are_closer_than_unrelated_ones(static: StaticEmbedder) ->
 
 
 def test_the_build_made_no_connection(built: Built) -> None:
+    """(When this session built it; the init test below always builds one under the same watch.)"""
     assert built.connect_attempts == []
     assert (built.folder / "model.safetensors").is_file()
     assert json.loads((built.folder / "dailypapers.json").read_text())["name"] == STATIC_MODEL_NAME
