@@ -25,6 +25,8 @@ from dailypapers.web.security.cookies import CSRF_COOKIE, SESSION_COOKIE
 from tests.demo import demo_embedder, running_server
 from tests.web.small_library import ADAM, LORA, SMALL_DAY, STRINGS, api_vote, build_small, buttons, sign_in, token_of
 
+pytestmark = pytest.mark.slow  # real servers, two or three a test
+
 VOTERS = 16
 
 

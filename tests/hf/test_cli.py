@@ -14,7 +14,10 @@ from tests.demo import DEMO_DAYS
 from tests.hf.papers import LORA, LORA_AUTHORS
 
 HF = Path(sys.executable).with_name("hf")
-pytestmark = pytest.mark.skipif(not HF.exists(), reason="the pinned huggingface_hub has no `hf` CLI")
+pytestmark = [
+    pytest.mark.skipif(not HF.exists(), reason="the pinned huggingface_hub has no `hf` CLI"),
+    pytest.mark.slow,  # each call starts the `hf` CLI (seconds of imports)
+]
 
 
 def hf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

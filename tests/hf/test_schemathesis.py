@@ -20,6 +20,8 @@ import pytest
 
 from tests.hf.papers import HfDemo
 
+pytestmark = pytest.mark.slow  # hundreds of generated requests against the real server
+
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 HF_PATHS = r"^/api/(papers|daily_papers)"
 MAX_EXAMPLES = 40

@@ -58,6 +58,7 @@ def _runs(config: Config) -> list[tuple[str, str, str]]:
         lib.close()
 
 
+@pytest.mark.slow  # two worker processes
 def test_two_workers_started_together_run_each_due_job_once(db_config: Config, feed: BlockingFeed) -> None:
     schedule = {"DAILYPAPERS_SCHEDULE": "ingest.announcements=0 * * * *"}  # the slot: the start of this hour
     feed.gate.clear()  # hold the winner at the feed until both workers have looked

@@ -40,6 +40,8 @@ from dailypapers.search.vectors.static import (
 )
 from tests.demo import demo_embedder, server_env
 
+pytestmark = pytest.mark.slow  # the static model is distilled (~20-60 s) before these run
+
 MINILM = MiniLMEmbedder.name
 HAS_CUDA = resolve_device("auto") == "cuda"
 

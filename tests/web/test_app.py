@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -19,6 +20,7 @@ from dailypapers.web.app import create_app
 from dailypapers.web.params import MONTH_PATTERN, WEEK_PATTERN
 from dailypapers.web.routes import pages, papers
 from dailypapers.web.routes import search as search_routes
+from dailypapers.web.views import view
 
 
 def test_healthz(http: httpx.Client) -> None:
@@ -150,3 +152,63 @@ def test_without_warm_up_the_model_loads_on_the_first_search(tmp_path: Path) -> 
             assert len(embedder.texts) > len(indexed) and "dropout" in embedder.texts[-1]
     finally:
         library.close()
+
+
+# GET operations under /api/ that are no page's twin: JSON-only API, so no view with an HTML rendering stands
+# behind them. Every other GET under /api/, every /feeds/… and every ….bib route must be a rendering of a view.
+JSON_ONLY = {
+    "/api/csrf": "a script's CSRF token",
+    "/api/me": "who the session or token belongs to",
+    "/api/tokens": "the API tokens; the /account page is a page of forms",
+    "/api/votes": "a voter's CSRF token (the same as /api/csrf)",
+    "/api/comments/{paper_id}": "a paper's threads, a panel of the paper page (whose JSON twin is /api/similar)",
+    "/api/claims": "a member's own claims (?pending=true: the admins' queue); /claims is the admins' review form",
+    "/api/saved-searches": "the saved searches alone; /alerts (its twin /api/alerts) shows them with their papers",
+    "/api/subscriptions/me": "the resource PATCH changes; /account/subscription is a form (a redirect when none)",
+    # The Hugging Face compatible API: huggingface_hub's shapes, no page of ours (dailypapers.web.routes.hf).
+    "/api/papers/search": "Hugging Face compatible",
+    "/api/papers/{paper_id}": "Hugging Face compatible",
+    "/api/daily_papers": "Hugging Face compatible",
+}
+
+
+def _get_routes(routes: Sequence[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every ``GET`` :class:`APIRoute` with its full path, inside included routers too (FastAPI 0.16x keeps an
+    included router as a lazy wrapper around the original instead of copying its routes into the app)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _get_routes(inner.routes, prefix + getattr(context, "prefix", ""))
+        elif isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            yield prefix + route.path_format, route
+
+
+def _expected_rendering(path: str) -> str | None:
+    if path.startswith("/api/"):
+        return None if path in JSON_ONLY else "json"
+    if path.startswith("/feeds/"):
+        return "atom"
+    return "bibtex" if path.endswith(".bib") else None
+
+
+def test_every_json_atom_and_bibtex_twin_is_a_rendering_of_one_view(tmp_path: Path) -> None:
+    """A page and its JSON, Atom and BibTeX twins are one view registered by :func:`dailypapers.web.views.view`,
+    never twin route functions (issue 20)."""
+    library = Library(Config(data_dir=tmp_path))
+    library.init()
+    try:
+        app = create_app(library)
+        routes = list(_get_routes(app.router.routes))
+        documented = {path for path, item in app.openapi()["paths"].items() if "get" in item}
+    finally:
+        library.close()
+    assert documented <= {path for path, _ in routes}, "the walk missed routes the schema lists"
+    assert not set(JSON_ONLY) - documented, "JSON_ONLY names operations that no longer exist"
+    wrong = []
+    for path, route in routes:
+        expected = _expected_rendering(path)
+        rendering = getattr(getattr(route.endpoint, "rendering", None), "kind", None)
+        if expected is not None and (getattr(route.endpoint, "view", None) is None or rendering != expected):
+            wrong.append(f"GET {path}: {route.endpoint.__module__}.{route.endpoint.__name__}, not a {expected} view")
+    assert not wrong, f"register these with {view.__module__}.view (or list a JSON-only one in JSON_ONLY): {wrong}"

@@ -11,6 +11,8 @@ from bench.corpus import load_demo
 from bench.pasted import _variant, run_rounds
 from dailypapers.library import Library
 
+pytestmark = pytest.mark.slow  # the benchmark itself, at the demo size
+
 
 def test_every_variant_is_timed(library: Library) -> None:
     abstracts = load_demo().abstracts

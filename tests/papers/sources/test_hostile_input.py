@@ -226,6 +226,7 @@ def test_hf_list_day_comes_from_paper_submitted_on_daily_at(tmp_path: Path) -> N
 # -- the import's output (item 7) -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess imports and embeds with the real model
 def test_an_import_prints_no_transformers_loss_type_warning(tmp_path: Path) -> None:
     """A fresh process, as a user runs it: transformers warns once per process, so an in-process runner that
     loaded the model before would pass whatever the code does."""
