@@ -3,17 +3,33 @@
 argon2-cffi's defaults follow RFC 9106's second recommended option (Argon2id, 64 MiB, 3 passes, 4 lanes).
 :func:`verify` also says when a stored hash was made with other parameters than today's, so the caller can store
 a fresh hash at the next successful log-in (the parameters can be raised without anyone resetting a password).
+
+A new password must resist guessing (NIST SP 800-63B §5.1.1.2: refuse "commonly-used, expected, or compromised"
+values and context-specific words such as the username). zxcvbn (Dropbox's estimator, kept as the ``zxcvbn``
+package) scores it against common passwords, names, keyboard patterns, repeats, dates and the account's own
+username and email address, and says why a password is weak; that sentence goes back to the person.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from dailypapers.errors import BadInput
 
 MIN_LENGTH = 8  # NIST SP 800-63B §5.1.1.2: at least 8 characters for a memorised secret chosen by the user
 MAX_LENGTH = 1024  # bounds the work one log-in request can cost; far beyond any pass phrase
+# zxcvbn's score 3 ("safely unguessable"): about 10^8 guesses or more. Score 2 (10^6) falls to an offline attack
+# on one stolen Argon2id hash in hours; 3 is what zxcvbn's authors advise where a hash may leak.
+MIN_SCORE = 3
+ESTIMATE_LENGTH = 72  # zxcvbn's own limit (its matching grows faster than the length); longer ones: the first 72
+# zxcvbn keeps the current user inputs in a module-level dictionary while it scores: one scoring at a time, or two
+# sign-ups at once would be judged against each other's names. A scoring takes 1-200 ms.
+_zxcvbn_lock = threading.Lock()
 
 _hasher = PasswordHasher()
 # A hash of a random password: verifying against it when a user does not exist costs the same time as a real
@@ -21,15 +37,42 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password: timing equaliser")
 
 
-def check_new_password(password: str, *, username: str = "") -> str:
-    """``password`` if it is acceptable as a new password, else :class:`BadInput` saying why."""
+def check_new_password(password: str, *, username: str = "", email: str = "") -> str:
+    """``password`` if it is acceptable as a new password for the account of ``username`` and ``email``, else
+    :class:`BadInput` with a sentence saying why."""
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
         raise BadInput(f"A password must be at least {MIN_LENGTH} characters long.")
     if len(password) > MAX_LENGTH:
         raise BadInput(f"A password must be at most {MAX_LENGTH} characters long.")
-    if username and password.strip().lower() == username.lower():
+    folded = password.strip().casefold()
+    if username and folded == username.casefold():
         raise BadInput("A password must not be the username.")
+    if email and folded == email.casefold():
+        raise BadInput("A password must not be the email address.")
+    _check_strength(password, _context(username, email))
     return password
+
+
+def _context(username: str, email: str) -> list[str]:
+    """What an attacker who knows the account tries first: its names, the parts of its address, the site's name."""
+    local, _, domain = email.casefold().partition("@")
+    words = [username, email, local, *re.split(r"[._+-]", local), *domain.split("."), "dailypapers", "daily papers"]
+    return [w for w in dict.fromkeys(words) if len(w) >= 3]
+
+
+def _check_strength(password: str, context: list[str]) -> None:
+    with _zxcvbn_lock:
+        result = zxcvbn(password[:ESTIMATE_LENGTH], user_inputs=context)
+    if result["score"] >= MIN_SCORE:
+        return
+    feedback = result.get("feedback") or {}
+    warning = (feedback.get("warning") or "").strip()
+    if not warning and any(m.get("dictionary_name") == "user_inputs" for m in result.get("sequence") or ()):
+        warning = "It is made from the username or the email address."
+    sentences = [w.rstrip(".") + "." for w in (warning, *(feedback.get("suggestions") or ())) if w.strip()]
+    reason = ": " + sentences[0] if warning else "."
+    tips = " ".join(sentences[1:] if warning else sentences)
+    raise BadInput(f"That password is too easy to guess{reason} {tips}".strip())
 
 
 def hash_password(password: str) -> str:

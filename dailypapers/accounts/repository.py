@@ -2,6 +2,11 @@
 
 Functions take an open :class:`sqlalchemy.Connection` (a read or a write transaction of
 :class:`dailypapers.db.engine.Database`), so the service decides what runs in one transaction.
+
+One row of ``users`` is nobody's account: :data:`GHOST_ID` keeps the comments of deleted accounts that others
+answered (``comments.user_id`` must name a user; GitHub keeps such content under its "ghost" user the same way).
+Its username and email fail the sign-up checks, its password hash matches nothing and it is disabled, so nobody
+can sign in as it; counts, lists and look-ups of users leave it out.
 """
 
 from __future__ import annotations
@@ -9,11 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 
 from dailypapers.accounts.models import ApiToken, Session, User
-from dailypapers.db.schema import api_tokens, invites, sessions, users, votes
+from dailypapers.db.schema import api_tokens, comments, invites, sessions, users, votes
 
+GHOST_ID = "deleted"  # not 16 hex digits: no account's id (secrets.token_hex(8)) can be it
+GHOST_NAME = "[deleted]"  # what pages and the API show as the author of a deleted account's placeholders
+_PEOPLE = users.c.id != GHOST_ID
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.email, users.c.role, users.c.disabled, users.c.created_at)
 
 
@@ -23,7 +31,7 @@ def _user(row: Any) -> User:
 
 # -- users --------------------------------------------------------------------------------------------------------
 def count_users(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(users).where(_PEOPLE)).scalar_one())
 
 
 def user_by_id(conn: Connection, user_id: str) -> User | None:
@@ -34,7 +42,9 @@ def user_by_id(conn: Connection, user_id: str) -> User | None:
 def user_by_login(conn: Connection, login: str) -> tuple[User, str] | None:
     """The user whose username or email is ``login`` (already lower-cased), with the password hash."""
     row = conn.execute(
-        select(*_USER_COLUMNS, users.c.password_hash).where(or_(users.c.username == login, users.c.email == login))
+        select(*_USER_COLUMNS, users.c.password_hash).where(
+            or_(users.c.username == login, users.c.email == login), _PEOPLE
+        )
     ).first()
     return (_user(row), row.password_hash) if row else None
 
@@ -68,7 +78,8 @@ def insert_user(conn: Connection, user: User, hashed: str) -> None:
 
 
 def list_users(conn: Connection) -> list[User]:
-    return [_user(r) for r in conn.execute(select(*_USER_COLUMNS).order_by(users.c.created_at, users.c.username))]
+    query = select(*_USER_COLUMNS).where(_PEOPLE).order_by(users.c.created_at, users.c.username)
+    return [_user(r) for r in conn.execute(query)]
 
 
 def set_user(conn: Connection, user_id: str, **values: Any) -> None:
@@ -76,13 +87,45 @@ def set_user(conn: Connection, user_id: str, **values: Any) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
-def delete_user(conn: Connection, user: User) -> None:
+def delete_user(conn: Connection, user: User, now: datetime) -> None:
     """The user, their sessions and tokens (deleted here, not left to ``ON DELETE CASCADE``: SQLite enforces foreign
-    keys only on connections that turn them on) and their votes (a vote is theirs; counts drop with them)."""
+    keys only on connections that turn them on), their votes (a vote is theirs; counts drop with them) and their
+    comments, except those others answered (:func:`_leave_comments`)."""
     conn.execute(delete(votes).where(votes.c.voter == user.voter))
     conn.execute(delete(sessions).where(sessions.c.user_id == user.id))
     conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user.id))
+    _leave_comments(conn, user.id, now)
     conn.execute(delete(users).where(users.c.id == user.id))
+
+
+def _leave_comments(conn: Connection, user_id: str, now: datetime) -> None:
+    """Take a leaving user's comments by the rules of their own deletion (``community.comments.Comments.delete``),
+    all at once: a comment goes, unless others replied to it; then it stays as a ``[deleted]`` placeholder (text
+    erased, owned by :data:`GHOST_ID`) so their replies keep their place. A placeholder whose last reply goes, goes.
+    Before, ``comments.user_id``'s ``ON DELETE CASCADE`` took other people's replies along (issue 21 #19)."""
+    reply = comments.alias("reply")
+
+    def answered(*by: Any) -> Any:
+        return exists().where(reply.c.parent_id == comments.c.id, *by)
+
+    mine = comments.c.user_id == user_id
+    placeholder = and_(comments.c.parent_id.is_(None), comments.c.deleted_at.is_not(None))
+    # placeholders (anyone's) that only this user's replies kept, then those replies, then what nobody answered
+    only_theirs = and_(answered(reply.c.user_id == user_id), ~answered(reply.c.user_id != user_id))
+    conn.execute(delete(comments).where(placeholder, only_theirs))
+    conn.execute(delete(comments).where(mine, comments.c.parent_id.is_not(None)))
+    conn.execute(delete(comments).where(mine, ~answered()))
+    if conn.execute(select(exists().where(mine))).scalar():
+        _ensure_ghost(conn, now)
+        gone = {"user_id": GHOST_ID, "body": "", "deleted_at": func.coalesce(comments.c.deleted_at, now)}
+        conn.execute(update(comments).where(mine).values(**gone))
+
+
+def _ensure_ghost(conn: Connection, now: datetime) -> None:
+    """The keeper of placeholders, made on first need (the caller serialises writers of ``users``)."""
+    if conn.execute(select(users.c.id).where(users.c.id == GHOST_ID)).first() is None:
+        ghost = User(GHOST_ID, GHOST_NAME, GHOST_NAME, "member", True, now)
+        insert_user(conn, ghost, "!")  # "!" is no Argon2 hash: verify() never matches it
 
 
 # -- sessions -----------------------------------------------------------------------------------------------------
@@ -173,9 +216,21 @@ def set_token(conn: Connection, user_id: str, token_id: str, **values: Any) -> i
     return int(conn.execute(update(api_tokens).where(where).values(**values)).rowcount or 0)
 
 
+def revoke_tokens(conn: Connection, user_id: str, now: datetime) -> int:
+    """Revoke every active token of the user; how many were active."""
+    active = and_(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+    return int(conn.execute(update(api_tokens).where(active).values(revoked_at=now)).rowcount or 0)
+
+
 # -- invites ------------------------------------------------------------------------------------------------------
 def insert_invite(conn: Connection, invite_id: str, created_by: str | None, now: datetime, expires: datetime) -> None:
     conn.execute(insert(invites).values(id=invite_id, created_by=created_by, created_at=now, expires_at=expires))
+
+
+def invite_usable(conn: Connection, invite_id: str, now: datetime) -> bool:
+    """Whether the invite exists, is unused and unexpired (:func:`use_invite` still decides, atomically)."""
+    usable = and_(invites.c.id == invite_id, invites.c.used_at.is_(None), invites.c.expires_at > now)
+    return bool(conn.execute(select(exists().where(usable))).scalar())
 
 
 def use_invite(conn: Connection, invite_id: str, user_id: str, now: datetime) -> bool:

@@ -6,11 +6,17 @@ A plain hash is enough here (unlike passwords): the secrets are random, not gues
 
 * Sessions expire after ``session_days`` without use (sliding: each use at least an hour after the last one
   pushes the expiry on), end at log-out, at "log out everywhere", at a password change (all but the current one)
-  and when the user is disabled or deleted. Logging in always creates a new session (the old cookie, if any, is
-  ended), so a session id planted before log-in is worth nothing after it.
+  and when the user is disabled or deleted. A password change also revokes every API token of the user.
+  Logging in always creates a new session (the old cookie, if any, is ended), so a session id planted before
+  log-in is worth nothing after it.
 * The first user to sign up (or ``dailypapers users create --admin``) is an admin; sign-up is ``open``,
   ``invite`` (an admin's invite code; the default, as a lab instance is invite-only) or ``closed``. With no user
-  at all, sign-up is always open: that is how the first admin gets in.
+  at all, sign-up is always open: that is how the first admin gets in. Without a valid invite, every refusal is
+  the same, so sign-up tells a stranger nothing about who has an account. (Whoever may sign up, in ``open`` mode
+  or with a valid invite, still learns that an address is taken: until sign-up confirms the address by mail,
+  the new account is signed in at once, so the answer cannot be the same.)
+* A deleted account's comments that others answered stay as ``[deleted]`` placeholders (their owner becomes
+  :data:`repository.GHOST_ID`, a row nobody can sign in as), so the replies of others stay with them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ TOKEN_PREFIX = "dp_"  # API tokens are recognisable (secret scanners, logs): dp_
 TOUCH_EVERY = timedelta(hours=1)  # a session's last use is written at most hourly: reads stay reads
 MAX_TOKENS = 50  # per user: tokens are cheap to make, and a list of hundreds helps nobody
 WRONG_LOGIN = "Wrong username or password."
+BAD_INVITE = "That invite is unknown, used or expired; ask an admin for a new one."
 
 
 def secret_hash(secret: str) -> str:
@@ -68,25 +75,29 @@ class Accounts:
         """A new user. ``via_signup``: the public form, which obeys the sign-up mode (and may use ``invite``);
         the CLI creates users directly. The first user of an instance is always an admin."""
         name, address = check_username(username), check_email(email)
-        check_new_password(password, username=name)
+        check_new_password(password, username=name, email=address)
         hashed = hash_password(password)  # before the transaction: hashing takes ~50 ms and holds no lock
         now = _now()
         with self.db.write() as conn:
             self.db.serialize(conn, users)  # "first user is admin" and the uniqueness checks see every writer
             first = repo.count_users(conn) == 0
+            invited = via_signup and not first and self.signup_mode == "invite"
             if via_signup and not first and self.signup_mode != "open":
                 if self.signup_mode == "closed":
                     raise Forbidden("Sign-up is closed on this instance; ask an admin for an account.")
+                # The invite is checked before any other account is looked at: someone without a valid invite gets
+                # the same answer whether or not the name or address has an account here (issue 21 #14).
                 if not invite:
                     raise Forbidden("Sign-up needs an invite on this instance; ask an admin for an invite link.")
+                if not repo.invite_usable(conn, secret_hash(invite), now):
+                    raise Forbidden(BAD_INVITE)
             clash = repo.taken(conn, name, address)
             if clash:
                 raise Conflict(f"That {clash} is taken; choose another one.")
             user = User(secrets.token_hex(8), name, address, "admin" if admin or first else "member", False, now)
             repo.insert_user(conn, user, hashed)
-            invited = via_signup and invite and not first and self.signup_mode == "invite"
             if invited and not repo.use_invite(conn, secret_hash(invite or ""), user.id, now):
-                raise Forbidden("That invite is unknown, used or expired; ask an admin for a new one.")
+                raise Forbidden(BAD_INVITE)  # taken by a sign-up that committed first: this one rolls back
         return user
 
     def get(self, username: str) -> User:
@@ -118,9 +129,11 @@ class Accounts:
                 repo.set_user(conn, user.id, password_hash=fresh)
         return user
 
-    def set_password(self, user: User, new: str, *, current: str | None = None, keep_session: str | None = None):
-        """Change the password (checking ``current`` when given) and end every other session of the user."""
-        check_new_password(new, username=user.username)
+    def set_password(self, user: User, new: str, *, current: str | None = None, keep_session: str | None = None) -> int:
+        """Change the password (checking ``current`` when given), end every other session of the user and revoke
+        every API token; returns how many tokens were revoked. Whoever knew the old password may have made a token
+        with it, and a token outlives sessions: it must not outlive the password either (issue 21 #22)."""
+        check_new_password(new, username=user.username, email=user.email)
         if current is not None:
             with self.db.read() as conn:
                 stored = repo.password_hash(conn, user.id)
@@ -130,6 +143,7 @@ class Accounts:
         with self.db.write() as conn:
             repo.set_user(conn, user.id, password_hash=hashed)
             repo.delete_sessions(conn, user.id, keep=keep_session)
+            return repo.revoke_tokens(conn, user.id, _now())
 
     def set_role(self, user: User, role: str) -> User:
         if role not in ROLES:
@@ -147,13 +161,15 @@ class Accounts:
         return User(**{**vars(user), "disabled": disabled})
 
     def delete(self, user: User, password: str) -> None:
-        """Delete the account (after checking its password), with its sessions, tokens and votes."""
+        """Delete the account (after checking its password), with its sessions, tokens, votes and comments; where
+        others replied to one of its comments, the comment stays as a ``[deleted]`` placeholder for their replies."""
         with self.db.read() as conn:
             stored = repo.password_hash(conn, user.id)
         if not verify(stored, password or "")[0]:
             raise Forbidden("The password is wrong; the account was not deleted.")
         with self.db.write() as conn:
-            repo.delete_user(conn, user)
+            self.db.serialize(conn, users)  # two deletions at once create the keeper of placeholders once
+            repo.delete_user(conn, user, _now())
 
     # -- sessions -----------------------------------------------------------------------------------------------
     def start_session(self, user: User, user_agent: str = "", *, replacing: str | None = None) -> str:

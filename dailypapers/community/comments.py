@@ -7,6 +7,9 @@ flat list of replies. Ids are :func:`dailypapers.db.ids.sortable_id`, so key ord
 
 Deleting one's comment removes it, except a top-level comment that has replies: that one stays as a
 ``[deleted]`` placeholder (text erased) so the replies keep their context, and goes when its last reply goes.
+Deleting an account applies the same rule to all its comments at once, in the accounts transaction
+(``dailypapers.accounts.repository``): its answered comments become placeholders owned by the reserved user
+``[deleted]``, so other people's replies stay.
 An admin hides a comment (who, when, why are kept); a hidden comment still has its place in the thread, but
 only admins read its text. :meth:`Comments.counts` counts what everybody sees: neither deleted nor hidden.
 

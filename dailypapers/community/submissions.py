@@ -28,13 +28,14 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import Date, and_, column, delete, exists, func, or_, select, table
 from sqlalchemy.exc import IntegrityError
 
 from dailypapers.db.engine import Database, key_chunks
 from dailypapers.db.meta import Meta
 from dailypapers.db.schema import claims, paper_links, papers, submissions, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, UserError
+from dailypapers.papers.hidden import not_hidden
 from dailypapers.papers.models import Paper, parse_arxiv_id
 from dailypapers.papers.service import Papers
 from dailypapers.papers.sources.arxiv_api import ArxivQueryError, arxiv_id_lookup
@@ -53,6 +54,10 @@ _FORMS = (
     " hep-th/9901001, written alone, as arXiv:2106.09685, or as an arxiv.org abs or PDF link."
 )
 _LINK_NAMES = {"code_url": "GitHub repository", "project_url": "project page"}
+
+# The day a paper was added, which the plain schema does not list (the stores own ``papers``); typed, so that each
+# backend gets its own form of a date (ISO text on SQLite).
+_added = table("papers", column("pk"), column("added_at", Date))
 
 Ingest = Callable[[Sequence[Record], date], IngestReport]
 """Import *and index* records with the given ``added_at`` (the library's ``ingest``)."""
@@ -256,6 +261,19 @@ class Submissions:
                 )
                 found.update({int(pk): str(name) for pk, name in conn.execute(query)})
         return found
+
+    def submitted_between(self, start: date, end: date) -> dict[int, str]:
+        """``{paper key: submitter's username}`` of the listed (not hidden) papers added from ``start`` to ``end``
+        that a user (who still exists) submitted: few next to a list's imported papers (submissions are
+        rate-limited), so a list can tell its submitted papers apart in one query."""
+        query = (
+            select(submissions.c.paper_pk, users.c.username)
+            .join(users, users.c.id == submissions.c.user_id)
+            .join(_added, _added.c.pk == submissions.c.paper_pk)
+            .where(_added.c.added_at.between(start, end), not_hidden(submissions.c.paper_pk))
+        )
+        with self.db.read() as conn:
+            return {int(pk): str(name) for pk, name in conn.execute(query)}
 
     def count(self) -> int:
         with self.db.read() as conn:

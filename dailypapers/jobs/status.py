@@ -7,6 +7,7 @@ as ``interrupted`` (the next run records it so).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -161,7 +162,7 @@ def status_lines(status: Status) -> list[str]:
     for job in status.jobs:
         last = job.last
         took = f"{last.duration_s:.1f}s" if last and last.duration_s is not None else "-"
-        what = (last.error or _counts_text(last.counts)) if last else ""
+        what = (last.error or counts_text(last.counts)) if last else ""
         lines.append(
             f"{job.name:<22}{job.cron or 'by hand':<16}{_when(job.next_run):<18}"
             f"{_when(last.started_at if last else None):<18}{last.status if last else 'never':<12}{took:>8}  {what}"
@@ -173,5 +174,31 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def _counts_text(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items())
+MAX_LISTED = 3
+"""Items of a list in a run's counts that :func:`counts_text` names (the JSON keeps them all)."""
+
+
+def counts_text(counts: Mapping[str, Any]) -> str:
+    """A run's counts in words, for people (the JSON keeps the numbers): ``{"sent": 0, "skipped_locked": True}`` is
+    "0 sent, skipped: locked"; a list is named ("periods: 2026-11-20"), a report nested in the counts (a digest's
+    delivery) follows a semicolon ("…; delivery: 0 sent, …"); nothing is said for False, None or an empty list."""
+    flat: list[str] = []
+    nested: list[str] = []
+    for key, value in counts.items():
+        words = key.replace("_", " ")
+        if isinstance(value, Mapping):
+            if inner := counts_text(value):
+                nested.append(f"{words}: {inner}")
+        elif isinstance(value, bool):  # before int: a bool is an int
+            if value:
+                head, _, rest = words.partition(" ")
+                flat.append(f"{head}: {rest}" if rest else head)  # skipped_locked: "skipped: locked"
+        elif isinstance(value, int | float):
+            flat.append(f"{value:,} {words}")
+        elif isinstance(value, list | tuple):
+            if value:
+                more = f" and {len(value) - MAX_LISTED:,} more" if len(value) > MAX_LISTED else ""
+                flat.append(f"{words}: {', '.join(str(v) for v in value[:MAX_LISTED])}{more}")
+        elif value is not None and value != "":
+            flat.append(str(value) if key == "note" else f"{words}: {value}")
+    return "; ".join(([", ".join(flat)] if flat else []) + nested)

@@ -6,7 +6,10 @@ for ``dailypapers digest preview``, the ``digest.send`` job and the tests. Rende
 
 The rules, in one place:
 
-* Only papers *added* in the digest's :class:`Window` (the day(s) it covers) appear, whatever section found them.
+* Only papers the digest's :class:`Window` covers appear, whatever section found them: papers *stored* after the
+  subscriber's previous digest (a key range of ``papers.pk``, which grows in commit order: one writer at a time on
+  both backends), listed under any day from the window's first day on — so a paper added to a day whose digest had
+  gone out, or submitted after the send hour, goes out in the next digest, and never twice.
 * Sections come in the order of :data:`SECTIONS`; a paper appears once, in the first section that has it.
 * Each section has at most ``limit`` papers (``DAILYPAPERS_DIGEST_PAPERS``); an empty section is left out, and a
   digest whose sections are all empty is :attr:`Digest.empty` (it is never sent).
@@ -23,9 +26,12 @@ from datetime import date, datetime
 from typing import Protocol
 from urllib.parse import quote
 
-from dailypapers.papers.models import Paper
-from dailypapers.papers.periods import Period
+from sqlalchemy import select
+
+from dailypapers.db.schema import papers as papers_table
+from dailypapers.papers.models import Filters, Paper
 from dailypapers.papers.service import Papers
+from dailypapers.papers.trending import trending
 
 SECTIONS: tuple[str, ...] = ("trending", "picks", "saved", "categories")
 """Every section a subscription may choose, in the order a digest shows them (first section wins a paper)."""
@@ -72,13 +78,18 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class Window:
-    """The digest's period key (``2026-11-20`` or ``2026-W47``) and the days whose added papers it shows."""
+    """What a digest covers: the papers stored with a key in ``(after_pk, through_pk]`` (no lower bound when
+    ``after_pk`` is None: a subscription's first digest) and listed under a day from ``start`` to ``end`` (None: any
+    later day). ``period`` is the outbox key (``2026-11-20`` or ``2026-W47``)."""
 
     period: str
     frequency: str
     start: date
-    end: date
+    end: date | None
     day: date  # the subscriber's local day the digest is for (a weekly's Monday, or the day it went out late)
+    after_pk: int | None = None  # the newest paper key the previous digest saw
+    through_pk: int | None = None  # the newest paper key when this one was composed: the next one's ``after_pk``
+    through_id: str = ""  # the id of that paper
 
     @property
     def label(self) -> str:
@@ -86,8 +97,30 @@ class Window:
         day = f"{self.day:%a} {self.day.day} {self.day:%b}"
         return f"the week to {day}" if self.frequency == "weekly" else day
 
+    def has_key(self, pk: int | None) -> bool:
+        if pk is None:
+            return False
+        return (self.after_pk is None or pk > self.after_pk) and (self.through_pk is None or pk <= self.through_pk)
+
     def covers(self, paper: Paper) -> bool:
-        return paper.added_at is not None and self.start <= paper.added_at <= self.end
+        if paper.added_at is None or paper.added_at < self.start:
+            return False
+        return (self.end is None or paper.added_at <= self.end) and self.has_key(paper.pk)
+
+
+def newest_key(papers: Papers) -> tuple[int, str]:
+    """``(key, id)`` of the newest stored paper (``(0, "")`` when there is none): a digest covers the papers up to
+    it. The id is kept too: ``db copy`` gives the papers other keys, in the same order, and the id finds it there."""
+    with papers.store.db.read() as conn:
+        row = conn.execute(select(papers_table.c.pk, papers_table.c.id).order_by(papers_table.c.pk.desc()).limit(1))
+        found = row.first()
+    return (int(found.pk), str(found.id)) if found else (0, "")
+
+
+def key_of(papers: Papers, paper_id: str) -> int | None:
+    """The key the paper ``paper_id`` has in this database (hidden or not), None when it is not stored."""
+    with papers.store.db.read() as conn:
+        return conn.execute(select(papers_table.c.pk).where(papers_table.c.id == paper_id)).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -164,20 +197,27 @@ class Sources:
     papers: Papers
     picks: PicksFn | None = None
     matches: MatchesFn | None = None
-    _added: dict[tuple[date, date], list[Paper]] = field(default_factory=dict)
+    _added: dict[tuple[object, ...], list[Paper]] = field(default_factory=dict)
 
     def added(self, window: Window) -> list[Paper]:
-        """The window's papers, newest first; cached, since every subscriber of a batch asks for the same days."""
-        key = (window.start, window.end)
+        """The window's papers (hidden ones never), newest first (listed day, then key) — at most
+        :data:`MAX_DAY_PAPERS`, the newest stored; cached, since the subscribers of a batch share windows."""
+        key = (window.start, window.end, window.after_pk, window.through_pk)
         if key not in self._added:
-            period = Period("range", window.start, window.end)
-            self._added[key] = self.papers.in_period(period, limit=MAX_DAY_PAPERS, sort="added")
+            listed = self.papers.store.filter_pks(Filters(added_since=window.start, added_until=window.end))
+            pks = sorted((pk for pk in listed if window.has_key(pk)), reverse=True)[:MAX_DAY_PAPERS]
+            found = [p for p in self.papers.by_pks(pks) if window.covers(p)]
+            self._added[key] = sorted(found, key=lambda p: (p.added_at or date.min, p.pk or 0), reverse=True)
         return self._added[key]
+
+    def since(self, window: Window) -> date:
+        """The first day a recommendation or saved-search match must look from: the oldest listed day among the
+        window's papers (the window's first day when it has none)."""
+        return min((p.added_at for p in self.added(window) if p.added_at), default=window.start)
 
 
 def _trending(sources: Sources, window: Window, want: int, now: datetime) -> list[tuple[Paper, str]]:
-    period = Period("range", window.start, window.end)
-    found = sources.papers.in_period(period, limit=want, sort="trending", now=now)
+    found = trending(sources.added(window), now)[:want]  # the trending order of /trending, in Python (same rule)
     span = " this week" if window.frequency == "weekly" else ""
     out = []
     for paper in found:
@@ -216,7 +256,7 @@ def _candidates(
     if sub.user_id is None:
         return []
     fn = sources.picks if key == "picks" else sources.matches
-    return _reasoned(fn(sub.user_id, want, window.start)) if fn is not None else []
+    return _reasoned(fn(sub.user_id, want, sources.since(window))) if fn is not None else []
 
 
 def compose(sources: Sources, sub: Subscriber, window: Window, *, limit: int, site: str, now: datetime) -> Digest:

@@ -11,12 +11,16 @@ due from Monday's ``send_hour`` on. A digest goes out once per period: the outbo
 *current* period's digest when it comes back (later that day; a weekly one later that week), never the periods it
 missed: yesterday's digest is not worth sending today, and its papers are in today's window anyway.
 
-**What a digest covers.** A daily digest shows the papers added on the newest day with papers up to the
-subscriber's local today (the morning's list; at most :data:`DAILY_LOOKBACK_DAYS` old), a weekly one the papers
-added in the 7 days up to today — in both cases only days after the last day the subscriber's previous digest
-covered (kept in ``meta`` under ``digest:<subscription id>``), so a paper never arrives twice, also when a daily
-digest goes out before the day's papers are in. A digest with nothing new is not recorded (reported as
-``empty``) and is tried again at the next run of the period: papers imported later that day still go out.
+**What a digest covers: every paper stored since the previous one, once.** A subscription's first digest shows
+the papers listed under the newest day with papers up to the subscriber's local today (the morning's list; at most
+:data:`DAILY_LOOKBACK_DAYS` old), a weekly one those of the 7 days up to today. Each recorded digest keeps the key
+of the newest stored paper when it was composed (``meta``, key ``digest:<subscription id>``, written in the same
+transaction as the outbox row: the two never disagree), and every later digest covers the papers stored after that
+key, whatever day they are listed under — a paper imported into a day whose digest had gone out, a submission
+after the send hour — as long as that day is at most :data:`LATE_DAYS` before the digest's day (older days are an
+archive import, not news). A digest with nothing new is not recorded (reported as ``empty``) and is tried again at
+the next run: papers stored later still go out. A preview of a subscriber shows what its next digest would bring,
+from the same key.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from zoneinfo import ZoneInfo
 from dailypapers.db.meta import Meta
 from dailypapers.errors import BadInput, NotFound
 from dailypapers.mail.addresses import check_address
-from dailypapers.mail.digest import Digest, MatchesFn, PicksFn, Sources, Subscriber, Window, compose
+from dailypapers.mail.digest import Digest, MatchesFn, PicksFn, Sources, Subscriber, Window, compose, key_of, newest_key
 from dailypapers.mail.links import Links
 from dailypapers.mail.render import FooterLinks, render_digest
 from dailypapers.mail.subscriptions import DEFAULT_SECTIONS, Subscription
@@ -41,9 +45,10 @@ from dailypapers.papers.periods import parse_day, parse_week
 from dailypapers.papers.service import Papers
 
 KIND = "digest"
-DAILY_LOOKBACK_DAYS = 7  # a daily digest never shows a "newest day" older than this (a stale instance sends none)
+DAILY_LOOKBACK_DAYS = 7  # a first daily digest never shows a "newest day" older than this (a stale instance: none)
 WEEK_DAYS = 7
-STATE_KEY = "digest:{}"  # meta key of a subscription's last digest: {"period": ..., "through": "YYYY-MM-DD"}
+LATE_DAYS = 14  # a paper stored since the previous digest goes out if listed at most this many days before its day
+STATE_KEY = "digest:{}"  # meta key of a subscription's last digest: {"period": …, "pk": 1234, "paper": "2611.01234"}
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,7 @@ class OutboxLike(Protocol):
 
     def record(
         self, message: EmailMessage, *, kind: str, period: str, subscription_id: str | None = None,
-        now: datetime | None = None,
+        now: datetime | None = None, state: tuple[str, str] | None = None,
     ) -> object | None: ...  # fmt: skip
 
     def deliver(self, mailer: Any, *, now: datetime | None = None) -> Any: ...
@@ -101,20 +106,28 @@ def due_period(sub: Subscription, now: datetime) -> tuple[str, date] | None:
     return day.isoformat(), day
 
 
-def window_for(papers: Papers, frequency: str, period: str, day: date, after: date | None) -> Window | None:
-    """The days a digest for ``day`` covers, only those after ``after`` (the last day a previous one covered);
-    None when no day with papers is left."""
-    if frequency == "weekly":
-        start, end = day - timedelta(days=WEEK_DAYS - 1), day
-        if after is not None:
-            start = max(start, after + timedelta(days=1))
-        return Window(period, frequency, start, end, day) if start <= end else None
+def window_for(papers: Papers, frequency: str, period: str, day: date, state: dict[str, Any]) -> Window | None:
+    """What a digest for ``day`` covers, given the subscription's ``state`` (its previous digest's); None when
+    nothing was stored since (or, for a first daily digest, no day with papers is recent enough)."""
+    through, newest_id = newest_key(papers)
+    after = state.get("pk")
+    if isinstance(after, int):
+        if isinstance(state.get("paper"), str):  # its key in this database (another one after ``db copy``)
+            found = key_of(papers, state["paper"])
+            # Gone (a half-done submission is deleted again): SQLite may give its key to the next paper, a new one.
+            after = found if found is not None else after - 1
+        if through <= after:
+            return None
+        return Window(period, frequency, day - timedelta(days=LATE_DAYS), None, day, after, through, newest_id)
+    if isinstance(state.get("through"), str):  # a state written before keys were kept: the days after that day
+        start = max(date.fromisoformat(state["through"]) + timedelta(days=1), day - timedelta(days=LATE_DAYS))
+        return Window(period, frequency, start, None, day, None, through, newest_id)
+    if frequency == "weekly":  # open-ended (``end`` None): a list dated ahead of the subscriber's zone is stored
+        return Window(period, frequency, day - timedelta(days=WEEK_DAYS - 1), None, day, None, through, newest_id)
     newest = papers.neighbour_days(day + timedelta(days=1))[0]  # the newest day with papers up to today
     if newest is None or newest <= day - timedelta(days=DAILY_LOOKBACK_DAYS):
         return None
-    if after is not None and newest <= after:
-        return None
-    return Window(period, frequency, newest, newest, day)
+    return Window(period, frequency, newest, None, day, None, through, newest_id)
 
 
 def subscriber(sub: Subscription) -> Subscriber:
@@ -192,23 +205,25 @@ class Digests:
             report.already += 1  # recorded by an earlier run: no need to compose it again
             return
         report.due += 1
-        through = state.get("through")
-        window = window_for(self.papers, sub.frequency, period, day, date.fromisoformat(through) if through else None)
+        window = window_for(self.papers, sub.frequency, period, day, state)
         digest = self._compose(sources, subscriber(sub), window, now) if window is not None else None
-        if digest is None or digest.empty:
+        if window is None or digest is None or digest.empty:
             report.empty += 1
             return
         message = render_digest(digest, self._footer(sub), site=self.site, mail_from=self.mail_from, now=now)
-        entry = self.outbox.record(message, kind=KIND, period=period, subscription_id=sub.id, now=now)
-        if entry is None:
-            report.already += 1  # another worker got there first (or a killed run recorded it)
+        # The state goes in the outbox row's transaction: a digest is never recorded without the key it saw.
+        state = {"period": period, "pk": window.through_pk, "paper": window.through_id}
+        entry = self.outbox.record(
+            message, kind=KIND, period=period, subscription_id=sub.id, now=now,
+            state=(STATE_KEY.format(sub.id), json.dumps(state)),
+        )  # fmt: skip
+        if entry is None:  # another worker got there first (or a killed run recorded it): its state stands
+            report.already += 1
         else:
             report.recorded += 1
             report.periods.append(period)
-        state = {"period": period, "through": digest.window.end.isoformat()}
-        self.meta.set(STATE_KEY.format(sub.id), json.dumps(state))
 
-    def _state(self, subscription_id: str) -> dict[str, str]:
+    def _state(self, subscription_id: str) -> dict[str, Any]:
         raw = self.meta.get(STATE_KEY.format(subscription_id))
         try:
             value = json.loads(raw) if raw else {}
@@ -227,8 +242,9 @@ class Digests:
         self, email: str, *, period: str | None = None, frequency: str = "daily", now: datetime | None = None
     ) -> EmailMessage:
         """The digest ``email`` would get for ``period`` (a ``YYYY-MM-DD`` day or ``YYYY-Www`` week; default: the
-        current one of ``frequency``), rendered but not recorded: for its active subscription if it has one, else
-        for a made-up subscription with the default sections. :class:`NotFound` when it would be empty."""
+        current one of ``frequency``), rendered but not recorded: for its active subscription if it has one — the
+        papers stored since its previous digest, as :meth:`send_due` would send them — else for a made-up
+        subscription with the default sections. :class:`NotFound` when it would be empty."""
         address = check_address(email)
         now = now or datetime.now(UTC)
         sub = next((s for s in self.subscriptions.active() if s.email == address), None)
@@ -239,7 +255,8 @@ class Digests:
             footer, zone = self._footer(_Draft()), self.time_zone
         frequency, key, day = _preview_period(period, frequency, now.astimezone(ZoneInfo(zone)).date())
         who = Subscriber(who.id, who.email, who.user_id, frequency, who.sections, who.categories)
-        window = window_for(self.papers, frequency, key, day, None)
+        state = self._state(sub.id) if sub is not None else {}  # what its next digest would bring, as send_due
+        window = window_for(self.papers, frequency, key, day, state)
         digest = self._compose(self._sources(), who, window, now) if window is not None else None
         if digest is None or digest.empty:
             raise NotFound(f"No new papers for the {frequency} digest of {key}: there is nothing to preview.")

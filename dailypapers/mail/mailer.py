@@ -2,8 +2,10 @@
 
 * :class:`SmtpMailer` (``smtp``) — one SMTP connection per message, through :mod:`smtplib`, with TLS checked by
   :func:`ssl.create_default_context` (certificate and host name verified): ``starttls`` (port 587, RFC 3207),
-  ``tls`` (port 465, RFC 8314) or ``none`` (a relay on the same machine, port 25). ``send`` returns once the
-  server answered 250 to the message's data: only then may the outbox call it sent.
+  ``tls`` (port 465, RFC 8314) or ``none`` (a relay on the same machine, port 25). ``send`` calls its
+  ``accepted`` callback the moment the server has answered 250 to the message's data — the outbox commits
+  ``sent`` there — and only then says QUIT: a sender killed while the server takes its time to answer QUIT has
+  already marked the message sent, and never sends it again.
 * :class:`ConsoleMailer` (``console``) — prints each message to a stream, for development.
 * :class:`NullMailer` (``none``) — sends nothing. The outbox knows it (its ``sends`` is False) and leaves
   its rows pending, so mail recorded while the mailer is ``none`` goes out once a real one is configured.
@@ -24,6 +26,7 @@ import smtplib
 import ssl
 import sys
 import threading
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -49,13 +52,17 @@ class PermanentFailure(MailError):
     """5xx replies to the recipient or the data (550 no such user, 554 refused, …): never retry."""
 
 
+Accepted = Callable[[], None]  # what a mailer calls the moment a message is accepted (the outbox's "sent" commit)
+
+
 class Mailer(Protocol):
     """Something that sends one message at a time."""
 
     name: str  # "smtp", "console", "none"; a mailer may also say ``sends = False`` (the outbox then holds mail)
 
-    def send(self, message: EmailMessage) -> None:
-        """Send ``message`` to its To/Cc/Bcc recipients; return once the server accepted it, raise MailError."""
+    def send(self, message: EmailMessage, accepted: Accepted | None = None) -> None:
+        """Send ``message`` to its To/Cc/Bcc recipients; call ``accepted`` the moment it is accepted (before any
+        closing exchange) and return; raise MailError when it was not accepted."""
         ...
 
 
@@ -97,12 +104,16 @@ class SmtpMailer:
     def __repr__(self) -> str:  # never the password
         return f"SmtpMailer({self.host}:{self.port}, {self.security}, user={self.username or '-'})"
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, accepted: Accepted | None = None) -> None:
         sender, recipients = envelope(message)
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 self._login(smtp)
                 self.last_reply = self._transaction(smtp, sender, recipients, message)
+            except BaseException:
+                smtp.close()
+                raise
         except MailError:
             raise
         except smtplib.SMTPResponseException as exc:  # to the greeting, EHLO or STARTTLS: the server, not the address
@@ -111,6 +122,11 @@ class SmtpMailer:
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, reset, TLS handshake failed
             raise TemporaryFailure(f"cannot send through {self.host}:{self.port}: {_describe(exc)}") from exc
+        try:
+            if accepted is not None:
+                accepted()  # the 250 is the only proof of delivery SMTP gives: record it before anything else
+        finally:
+            _quit(smtp)  # RFC 5321 §4.1.1.10: QUIT, and wait for its answer; the message is sent whatever it says
 
     def _connect(self) -> smtplib.SMTP:
         smtp: smtplib.SMTP
@@ -185,7 +201,7 @@ class ConsoleMailer:
         self._lock = threading.Lock()  # two background deliveries never interleave their lines
         self.last_reply = ""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, accepted: Accepted | None = None) -> None:
         envelope(message)
         out = self.stream or sys.stdout
         with self._lock:
@@ -194,6 +210,8 @@ class ConsoleMailer:
             out.write(f"\n{'-' * 80}\n")
             out.flush()
         self.last_reply = "printed to the console"
+        if accepted is not None:
+            accepted()
 
 
 class NullMailer:
@@ -203,8 +221,8 @@ class NullMailer:
     sends = False
     last_reply = ""
 
-    def send(self, message: EmailMessage) -> None:
-        envelope(message)
+    def send(self, message: EmailMessage, accepted: Accepted | None = None) -> None:
+        envelope(message)  # sends nothing, so it never calls ``accepted``: the outbox holds the message
 
 
 def open_mailer(config: Config) -> Mailer:
@@ -246,6 +264,14 @@ def describe(mailer: Mailer) -> str:
     if isinstance(mailer, NullMailer):
         return "nowhere: kept in the outbox (DAILYPAPERS_MAILER=none)"
     return mailer.name
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye after an accepted message; a server that hangs up first changes nothing (it was accepted)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _by_code(code: int, message: str) -> MailError:

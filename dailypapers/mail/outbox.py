@@ -15,11 +15,12 @@ default), or ``failed`` after ``retries`` attempts; a permanent one (5xx) makes 
 failure against its subscription, which is disabled after ``max_failures`` in a row. Any delivered mail resets
 that count to 0.
 
-**Exactly once, honestly.** A sender killed after the server's "250 OK" but before our ``sent`` commit leaves the
-row ``sending``; the next run cannot tell "accepted" from "never arrived" and sends it again. That window is one
-local commit long (microseconds next to the SMTP exchange), and the resent message carries the same
-``Message-ID`` — it is stored with the message — so receivers that deduplicate on it (most do) show one. Every
-other interruption (before or during the SMTP exchange) is resent exactly once. ``docs/mail.md`` tells the story.
+**At most one repeat per crash, honestly.** The ``sent`` mark is committed from the mailer's ``accepted``
+callback, the moment the server has answered 250 — before QUIT, one message at a time, never after a batch. A
+sender killed before that commit leaves the row ``sending`` and the next run sends it again: rightly when the
+server had accepted nothing, a repeat when it had stored the message but its 250 had not arrived (SMTP gives a
+client no way to tell the two apart). A crash repeats at most the one message in flight, with the same
+``Message-ID`` (stored with it), on which receivers deduplicate. ``docs/mail.md`` tells the story.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, update
 
 from dailypapers.db.engine import Database
-from dailypapers.db.schema import outbox, subscriptions
+from dailypapers.db.schema import meta, outbox, subscriptions
 from dailypapers.errors import BadInput
 from dailypapers.mail.addresses import check_address
 from dailypapers.mail.mailer import Mailer, MailError, PermanentFailure
@@ -130,8 +131,11 @@ class Outbox:
         period: str,
         subscription_id: str | None = None,
         now: datetime | None = None,
+        state: tuple[str, str] | None = None,
     ) -> OutboxEntry | None:
         """Store ``message`` for delivery; None (nothing stored) when ``(subscription_id, kind, period)`` is taken.
+        ``state``: a ``(key, value)`` of ``meta`` written in the same transaction when the message is stored (what
+        a digest saw: the two are committed together or not at all).
 
         Sets ``From`` (the configured sender), ``Date`` and ``Message-ID`` where missing. The message must have
         exactly one recipient, in ``To`` (no Cc/Bcc); its address is checked and normalised
@@ -156,6 +160,10 @@ class Outbox:
             stored = self.db.insert(outbox).values(**row).on_conflict_do_nothing().returning(outbox.c.id)
             if conn.execute(stored).scalar() is None:  # the key was taken: recorded before
                 return None
+            if state is not None:
+                key, value = state
+                noted = self.db.insert(meta).values(key=key, value=value)
+                conn.execute(noted.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value}))
         return _entry({k: v for k, v in row.items() if k != "message"})
 
     @staticmethod
@@ -246,27 +254,45 @@ class Outbox:
                 report.cancelled += 1
         if not claimed or stopped:
             return 0
+        accepted = False
+
+        def mark_sent() -> None:  # the moment the server answered 250, before the mailer says QUIT
+            nonlocal accepted
+            self._sent(row, _aware(now))
+            accepted = True
+
         try:
-            mailer.send(_parse(row["message"]))
-        except PermanentFailure as exc:
+            mailer.send(_parse(row["message"]), mark_sent)
+            if not accepted:  # a mailer that returns without calling back: it returns once the message is taken
+                mark_sent()
+        except Exception as exc:
+            if accepted:  # failed after the 250 (a mailer's bug): the message is sent, nothing to retry
+                log.exception("outbox: mailer %s failed after %s was accepted", mailer.name, entry_id)
+                report.sent += 1
+                return 1
+            self._failure(mailer, row, exc, now, report)
+        else:
+            report.sent += 1
+        return 1
+
+    def _failure(self, mailer: Mailer, row: Any, exc: Exception, now: datetime | None, report: DeliveryReport) -> None:
+        """Settle a message the mailer did not send: failed at once (5xx), retried later, or given up."""
+        if isinstance(exc, PermanentFailure):
             self._failed(row, exc.message, _aware(now), permanent=True)
             report.failed += 1
             report.errors.append(f"{row['recipient']}: {exc.message}")
-        except Exception as exc:  # TemporaryFailure, a plain MailError, or a bug in a mailer: try again later
-            message = exc.message if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, MailError):
-                log.exception("outbox: mailer %s failed on %s", mailer.name, entry_id)
-            if row["attempts"] >= self.retries:
-                self._failed(row, f"gave up after {row['attempts']} attempts: {message}", _aware(now), permanent=False)
-                report.failed += 1
-            else:
-                self._retry(row, message, _aware(now))
-                report.retried += 1
-            report.errors.append(f"{row['recipient']}: {message}")
+            return
+        # TemporaryFailure, a plain MailError, or a bug in a mailer: try again later
+        message = exc.message if isinstance(exc, MailError) else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, MailError):
+            log.error("outbox: mailer %s failed on %s", mailer.name, row["id"], exc_info=exc)
+        if row["attempts"] >= self.retries:
+            self._failed(row, f"gave up after {row['attempts']} attempts: {message}", _aware(now), permanent=False)
+            report.failed += 1
         else:
-            self._sent(row, _aware(now))
-            report.sent += 1
-        return 1
+            self._retry(row, message, _aware(now))
+            report.retried += 1
+        report.errors.append(f"{row['recipient']}: {message}")
 
     @staticmethod
     def _stopped(conn: Any, row: Any) -> str:
@@ -279,7 +305,7 @@ class Outbox:
         return "" if status == "active" else f"not sent: the subscription is {status or 'deleted'}"
 
     def _sent(self, row: Any, now: datetime) -> None:
-        """Committed right after the server's 250: this commit is the whole resend window (see the docstring)."""
+        """Committed from the mailer's ``accepted`` callback, right after the server's 250 (see the docstring)."""
         with self.db.write() as conn:
             mark = update(outbox).where(outbox.c.id == row["id"])
             conn.execute(mark.values(status="sent", sent_at=now, last_error=""))

@@ -22,7 +22,7 @@ from dailypapers.jobs.scheduler import start_in_process
 from dailypapers.library import Library
 from dailypapers.web.deps import LibraryDep
 from dailypapers.web.errors import SECURITY_HEADERS, error_response, install_error_handlers
-from dailypapers.web.middleware import RequestIdMiddleware, ResponseStartMiddleware
+from dailypapers.web.middleware import NulRefusalMiddleware, RequestIdMiddleware, ResponseStartMiddleware
 from dailypapers.web.responses import allow_head
 from dailypapers.web.routes import ROUTERS
 from dailypapers.web.schemas import HealthOut
@@ -130,7 +130,9 @@ def create_app(library: Library | None = None) -> FastAPI:
     )
     app.state.library = lib
     app.state.rate_limits = rate_limits_of(lib)
-    # Outermost last: request id, security headers, cookies set during the request, then the body limit.
+    # Outermost last: request id, security headers, cookies set during the request, the body limit, then the refusal
+    # of NUL characters (inside the limit: it reads a body whole).
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=lib.config.max_body_bytes, on_too_large=_too_large)
     app.add_middleware(CookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

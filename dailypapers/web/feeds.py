@@ -9,6 +9,11 @@ A list feed says whether its period is *final* — the next day has started in `
 subtitle, and in a ``<category term="final"/>`` (or ``"in-progress"``) that readers can test, and its
 ``Cache-Control`` follows: a day long for a final period, five minutes for one still filling, so a reader does not
 cache a half-filled day.
+
+A list longer than a page is a *paged feed* (RFC 5005 §3): each document holds one page of the list (the page's
+``p``, the page's size and order), and links to the ``first`` and ``last`` pages and to the ``next`` and
+``previous`` ones, which a feed reader follows until a page has no ``next``; every page has the feed's id (its
+address without ``p``), so the pages read as one feed. The daily, weekly and monthly feeds are paged.
 """
 
 from __future__ import annotations
@@ -72,15 +77,18 @@ def atom_response(
     papers: list[Paper],
     final: bool | None = None,
     subtitle: str = "",
+    paging: tuple[int, int] | None = None,
 ) -> Response:
     """The Atom feed of ``papers`` (the list at ``page_path``); ``final``: whether its period is over (None: a
-    list without a period, such as a search)."""
+    list without a period, such as a search); ``paging``: ``(page, pages)`` of a paged feed (RFC 5005 §3)."""
     fg = FeedGenerator()
     self_url = public_url(request, request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    fg.id(self_url)
+    fg.id(page_url(request, 1) if paging else self_url)
     fg.title(_text(title))
     fg.link(href=public_url(request, page_path), rel="alternate", type="text/html")
     fg.link(href=self_url, rel="self", type=ATOM)
+    if paging is not None:
+        _paging_links(fg, request, *paging)
     if final is not None:
         state = "final: no more papers will join it" if final else "in progress: papers may still join it"
         subtitle = f"{subtitle} ({state})" if subtitle else state.capitalize()
@@ -96,3 +104,21 @@ def atom_response(
     return Response(
         fg.atom_str(pretty=True), media_type=f"{ATOM}; charset=utf-8", headers={"Cache-Control": f"max-age={max_age}"}
     )
+
+
+def page_url(request: Request, page: int) -> str:
+    """The absolute address of page ``page`` of this feed: its other parameters kept, no ``p`` on the first."""
+    url = request.url.remove_query_params("p")
+    if page > 1:
+        url = url.include_query_params(p=page)
+    return public_url(request, url.path + (f"?{url.query}" if url.query else ""))
+
+
+def _paging_links(fg: FeedGenerator, request: Request, page: int, pages: int) -> None:
+    """RFC 5005 §3: ``first`` and ``last`` always, ``previous`` and ``next`` where there is such a page."""
+    fg.link(href=page_url(request, 1), rel="first", type=ATOM)
+    if page > 1:
+        fg.link(href=page_url(request, min(page - 1, pages)), rel="previous", type=ATOM)
+    if page < pages:
+        fg.link(href=page_url(request, page + 1), rel="next", type=ATOM)
+    fg.link(href=page_url(request, pages), rel="last", type=ATOM)

@@ -12,9 +12,11 @@ only what huggingface.co happens to send:
   ``absUrl``, ``pdfUrl``, ``doi``, ``addedAt``, ...), which the client keeps as extra attributes.
 * Dates are ``YYYY-MM-DDTHH:MM:SS.fffZ`` with a literal ``Z``: the client's parser rejects ``+00:00``.
 
-Papers come from importers, not from users (dailypapers has no accounts yet), so every paper is "submitted" by
-:data:`IMPORTER`, a documented system user; ``discussionId`` is the paper's id and ``numComments`` the number
-of its comments everybody sees on dailypapers (neither deleted nor hidden).
+A paper a user brought to the list (``/submit``) is submitted by that user (:func:`submitter`: the username, also as
+the full name, which accounts do not have); every other paper came from an importer and is "submitted" by
+:data:`IMPORTER`, a documented system user (so is a paper whose submitter deleted their account). ``discussionId``
+is the paper's id and ``numComments`` the number of its comments everybody sees on dailypapers (neither deleted nor
+hidden).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ HfDate = Annotated[
 ]
 IMPORTER_USERNAME = "dailypapers"
 IMPORTER_AVATAR = "/static/importer.svg"
+USER_AVATAR = "/static/user.svg"  # accounts have no pictures: one for every user
 
 
 class HfUser(BaseModel):
@@ -119,7 +122,12 @@ class HfPaper(HfPaperCore):
 
 
 IMPORTER = HfUser(user=IMPORTER_USERNAME, fullname="dailypapers importer", avatarUrl=IMPORTER_AVATAR)
-"""Who "submitted" every paper: dailypapers' importers (arXiv, Hugging Face, Kaggle, JSONL files)."""
+"""Who "submitted" every paper no user submitted: dailypapers' importers (arXiv, Hugging Face, Kaggle, JSONL)."""
+
+
+def submitter(username: str | None) -> HfUser:
+    """The user who submitted a paper (``username``), or :data:`IMPORTER` for ``None`` (no user did)."""
+    return IMPORTER if username is None else HfUser(user=username, fullname=username, avatarUrl=USER_AVATAR)
 
 
 def hf_datetime(value: datetime) -> str:
@@ -151,8 +159,8 @@ def published_at(paper: Paper) -> str:
     return hf_datetime(paper.published) if paper.published else submitted_at(paper)
 
 
-def paper_core(paper: Paper) -> HfPaperCore:
-    """The ``paper`` object of a daily item."""
+def paper_core(paper: Paper, by: HfUser = IMPORTER) -> HfPaperCore:
+    """The ``paper`` object of a daily item (``by``: who submitted it)."""
     return HfPaperCore(
         id=paper.id,
         authors=[HfAuthor(name=name) for name in paper.authors],
@@ -162,31 +170,33 @@ def paper_core(paper: Paper) -> HfPaperCore:
         upvotes=max(paper.upvotes, 0),
         discussionId=paper.id,
         submittedOnDailyAt=submitted_at(paper),
-        submittedOnDailyBy=IMPORTER,
+        submittedOnDailyBy=by,
         projectPage=paper.project_url,
         githubRepo=paper.code_url,
     )
 
 
-def daily_item(paper: Paper, comments: int = 0) -> HfDailyItem:
-    """``paper`` as one entry of the daily list or of search results (``comments``: its comment count)."""
+def daily_item(paper: Paper, comments: int = 0, by: HfUser = IMPORTER) -> HfDailyItem:
+    """``paper`` as one entry of the daily list or of search results (``comments``: its comment count; ``by``:
+    who submitted it)."""
     return HfDailyItem(
-        paper=paper_core(paper),
+        paper=paper_core(paper, by),
         publishedAt=submitted_at(paper),
         title=paper.title,
         summary=paper.abstract,
         numComments=max(comments, 0),
-        submittedBy=IMPORTER,
+        submittedBy=by,
         upvotes=max(paper.upvotes, 0),
         projectPage=paper.project_url,
         githubRepo=paper.code_url,
     )
 
 
-def flat_paper(paper: Paper, comments: int = 0) -> HfPaper:
-    """``paper`` as the flat object of ``/api/papers/{id}`` (``comments``: its comment count)."""
+def flat_paper(paper: Paper, comments: int = 0, by: HfUser = IMPORTER) -> HfPaper:
+    """``paper`` as the flat object of ``/api/papers/{id}`` (``comments``: its comment count; ``by``: who
+    submitted it)."""
     return HfPaper(
-        **paper_core(paper).model_dump(),
+        **paper_core(paper, by).model_dump(),
         numComments=max(comments, 0),
         source=paper.source,
         version=paper.version,

@@ -56,6 +56,11 @@ class FiltersOut(BaseModel):
     added_until: str | None = Field(None, description="Only papers added here on or before this day.")
 
 
+class NotInLibraryOut(BaseModel):
+    id: str = Field(description="The arXiv id the query names, without its version.")
+    submit_url: str = Field(description="The form where a signed-in user brings the paper here (`/submit`).")
+
+
 class SearchOut(BaseModel):
     query: str = Field(description="The query, whitespace collapsed.")
     mode: str
@@ -64,6 +69,11 @@ class SearchOut(BaseModel):
     page_size: int
     total: int = Field(description="Number of ranked candidates (not an exact count of all matches).")
     has_next: bool
+    not_in_library: NotInLibraryOut | None = Field(
+        None,
+        description="Set when the query is an arXiv id (or arXiv link) of a paper that is not stored here: `results` "
+        "are then related papers, none of them the paper asked for. Null otherwise.",
+    )
     results: list[SearchResultOut]
 
 

@@ -61,11 +61,21 @@ def test_first_user_is_admin_and_signup_modes_hold(lib: Library) -> None:
         ("okname", "x@example.org", "okname", "at least 8"),
         ("longername", "x@example.org", "LongerName", "must not be the username"),
         ("ok", "x@example.org", "p" * 1025, "at most 1024"),
+        ("ok", "x@example.org", "password", "too easy to guess: This is a top-10 common password"),  # issue 21 #15
+        ("ok", "x@example.org", "12345678", "too easy to guess"),
+        ("ok", "x@example.org", " " * 8, "too easy to guess: Repeats"),
+        ("ok", "X@example.org", "x@example.ORG", "must not be the email address"),
+        ("ok", "x@example.org", "x@example.org!", "too easy to guess"),  # the address is zxcvbn's context
+        ("alberta", "x@example.org", "Alberta1984", "too easy to guess"),
+        ("ok", "x@example.org", "correct horse battery" * 4, ""),  # past zxcvbn's 72 characters: still checked
     ],
 )
 def test_bad_sign_up_fields_are_refused_with_a_reason(
     lib: Library, username: str, email: str, password: str, error: str
 ) -> None:
+    if not error:
+        assert lib.accounts.create_user(username, email, password).username == username
+        return
     with pytest.raises(BadInput, match=error):
         lib.accounts.create_user(username, email, password)
     assert lib.accounts.user_count() == 0
@@ -144,6 +154,24 @@ def test_tokens_are_hashed_shown_once_and_revocable(lib: Library) -> None:
     again, _ = lib.accounts.create_token(ada, "second")
     lib.accounts.set_disabled(ada)
     assert lib.accounts.token_user(again) is None
+
+
+def test_a_password_change_revokes_every_token(lib: Library) -> None:
+    """Issue 21 #22: whoever knew the old password could have made a token; it must not outlive the change."""
+    ada = lib.accounts.create_user("ada", "ada@example.org", PASSWORD)
+    bob = lib.accounts.create_user("bob", "bob@example.org", PASSWORD)
+    old, _ = lib.accounts.create_token(ada, "laptop")
+    revoked, _ = lib.accounts.create_token(ada, "revoked before")
+    lib.accounts.revoke_token(ada, lib.accounts.tokens(ada)[0].id)
+    bobs, _ = lib.accounts.create_token(bob, "bob's")
+    assert lib.accounts.set_password(ada, "a new pass phrase", current=PASSWORD) == 1  # the one still active
+    assert lib.accounts.token_user(old) is None and lib.accounts.token_user(revoked) is None
+    assert all(t.revoked_at is not None for t in lib.accounts.tokens(ada))
+    assert lib.accounts.token_user(bobs) == bob  # only ada's
+    fresh, _ = lib.accounts.create_token(ada, "after the change")
+    assert lib.accounts.token_user(fresh) == ada
+    assert lib.accounts.set_password(ada, "yet another pass phrase") == 1  # the CLI's reset (no current) too
+    assert lib.accounts.token_user(fresh) is None
 
 
 def test_deleting_an_account_takes_its_sessions_tokens_and_votes(lib: Library) -> None:

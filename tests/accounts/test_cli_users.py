@@ -42,10 +42,12 @@ def test_users_commands_mirror_the_library(db_config: Config) -> None:
     finally:
         lib.close()
 
-    for args, message in [
-        (["create", "ada", "other@example.org", "--password-stdin"], "That username is taken"),
-        (["promote", "nobody"], "There is no user 'nobody'"),
-        (["create", "x", "x@example.org", "--password-stdin"], "at least 8 characters"),
+    for args, typed, message in [
+        (["create", "ada", "other@example.org", "--password-stdin"], PASSWORD, "That username is taken"),
+        (["promote", "nobody"], PASSWORD, "There is no user 'nobody'"),
+        (["create", "x", "x@example.org", "--password-stdin"], "short", "at least 8 characters"),
+        (["create", "y", "y@example.org", "--password-stdin"], "password", "too easy to guess"),  # issue 21 #15
+        (["set-password", "bob", "--password-stdin"], "bob@example.org", "must not be the email address"),
     ]:
-        result = run.invoke(main, ["users", *args], env=env, input="short\n" if "x" in args else PASSWORD + "\n")
+        result = run.invoke(main, ["users", *args], env=env, input=typed + "\n")
         assert result.exit_code == 1 and message in result.output, result.output

@@ -198,3 +198,42 @@ def test_a_deleted_user_takes_their_comments_along(world: World) -> None:
     world.lib.accounts.delete(world.bob, PASSWORD)
     [thread] = c.for_paper(world.alpha, include_hidden=True)
     assert thread.comment.author == "ann" and thread.comment.hidden and thread.comment.hidden_by is None
+
+
+def test_a_deleted_user_leaves_the_replies_of_others_under_a_placeholder(world: World) -> None:
+    """Issue 21 #19: deleting an account deleted other people's replies to its comments (ON DELETE CASCADE)."""
+    c = world.comments
+    answered = c.add(world.alpha, world.bob.id, "Bob asks")
+    kept = c.add(world.alpha, world.ann.id, "Ann answers", parent_id=answered.id)
+    c.add(world.alpha, world.bob.id, "Bob thanks ann", parent_id=answered.id)
+    c.add(world.beta, world.bob.id, "Bob alone")  # no replies: goes with him
+    c.add(world.beta, world.bob.id, "to himself", parent_id=c.add(world.beta, world.bob.id, "Bob talks").id)
+    anns = c.add(world.gamma, world.ann.id, "Ann's")
+    c.add(world.gamma, world.bob.id, "Bob replies to ann", parent_id=anns.id)
+    old = c.add(world.gamma, world.ann.id, "Ann's old one")
+    c.add(world.gamma, world.bob.id, "the only reply", parent_id=old.id)
+    c.delete(old.id, world.ann.id)  # a placeholder while bob's reply is there
+    world.lib.accounts.delete(world.bob, PASSWORD)
+
+    [thread] = c.for_paper(world.alpha)
+    assert thread.comment.deleted and thread.comment.body == "" and thread.comment.author == "[deleted]"
+    assert [r.id for r in thread.replies] == [kept.id] and thread.replies[0].body == "Ann answers"
+    assert c.for_paper(world.beta) == []
+    [gamma] = c.for_paper(world.gamma)  # bob's replies went, and with the last one ann's old placeholder
+    assert gamma.comment.id == anns.id and gamma.replies == []
+    assert c.counts([world.alpha, world.beta, world.gamma]) == {world.alpha: 1, world.beta: 0, world.gamma: 1}
+    with pytest.raises(Conflict):  # a placeholder takes no new replies, like any deleted comment
+        c.add(world.alpha, world.ann.id, "Anyone?", parent_id=answered.id)
+
+    # the keeper of placeholders is nobody's account: not listed, not counted, not found, no log-in
+    accounts = world.lib.accounts
+    assert [u.username for u in accounts.list_users()] == ["root", "ann"] and accounts.user_count() == 2
+    with pytest.raises(NotFound):
+        accounts.get("[deleted]")
+    with pytest.raises(Forbidden):
+        accounts.authenticate("[deleted]", "")
+    root = c.add(world.beta, world.admin.id, "Root's")
+    c.add(world.beta, world.ann.id, "Ann's reply to root", parent_id=root.id)
+    accounts.delete(world.ann, PASSWORD)  # a second deletion: the same keeper; bob's placeholder lost its last reply
+    assert c.for_paper(world.alpha) == [] and c.for_paper(world.gamma) == []
+    assert [(t.comment.id, t.replies) for t in c.for_paper(world.beta)] == [(root.id, [])]

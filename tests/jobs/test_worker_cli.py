@@ -22,8 +22,10 @@ from click.testing import CliRunner
 from dailypapers.cli import main
 from dailypapers.config import Config
 from dailypapers.jobs.registry import JOBS
-from dailypapers.jobs.runs import JobRuns
+from dailypapers.jobs.runs import JobRuns, utc_now
 from dailypapers.library import Library
+from dailypapers.mail.digests import DigestReport
+from dailypapers.mail.outbox import DeliveryReport
 from tests.demo import cli_env, running_server, server_env
 from tests.jobs.conftest import BlockingFeed
 
@@ -117,6 +119,28 @@ def test_jobs_list_and_status_print_every_job(db_config: Config, feed: BlockingF
     assert bad.exit_code == 2 and "'nope' is not one of" in bad.output
     broken = CliRunner().invoke(main, ["worker", "--once"], env={**env, "DAILYPAPERS_SCHEDULE": "nope=* * * * *"})
     assert broken.exit_code == 1 and "unknown job 'nope'" in broken.output
+
+
+def test_status_prints_a_runs_counts_as_words(db_config: Config) -> None:
+    """``dailypapers status`` says what a digest run did in words, its delivery's report too, never as a Python
+    dict (issue 21 item 8)."""
+    lib = Library(db_config)
+    try:
+        runs = JobRuns(lib.db)
+        run_id = runs.claim("digest.send", slot=None, attempt=1, trigger="manual", now=utc_now())
+        assert run_id is not None
+        counts = DigestReport(subscriptions=3, delivery=DeliveryReport(sent=2, skipped_locked=True)).counts()
+        runs.finish(run_id, "ok", counts=counts, now=utc_now())
+    finally:
+        lib.close()
+    printed = CliRunner().invoke(main, ["status"], env=cli_env(db_config))
+    assert printed.exit_code == 0, printed.output
+    line = next(line for line in printed.output.splitlines() if line.startswith("digest.send"))
+    assert "{" not in line and "'" not in line and "True" not in line, line
+    assert line.endswith(
+        "3 subscriptions, 0 due, 0 recorded, 0 already, 0 empty, 0 failed; delivery: 2 sent,"
+        " 0 retried, 0 failed, skipped: locked, 0 held, 0 recovered, 0 cancelled"
+    ), line
 
 
 @pytest.mark.slow

@@ -5,8 +5,10 @@ Use it as a context manager (``with SmtpServer() as smtp: ...``) or through the 
 
 * answer a failure to the next N recipients or messages: ``smtp.fail_next(451)`` (temporary),
   ``smtp.fail_next(550, 2, stage="data")`` (permanent, twice, at DATA);
-* stall: hold every RCPT (or DATA) for N seconds, ``smtp.stall(30)``, until ``smtp.release()`` — for the test
-  that kills a sender mid-send; ``smtp.saw_rcpt`` / ``smtp.saw_data`` are set when a client got that far;
+* stall: hold every RCPT (or DATA) for N seconds, ``smtp.stall(30)``, until ``smtp.release()`` — for the tests
+  that kill a sender mid-send; ``stage="stored"`` holds the answer to a message it has already stored (the 250
+  not sent yet), ``stage="quit"`` the answer to QUIT (after the 250), and ``from_message=N`` starts stalling at
+  the Nth message; ``smtp.saw_rcpt`` / ``smtp.saw_data`` / ``smtp.saw(stage)`` are set when a stall began;
 * require a login: ``SmtpServer(users={"ann": "secret"})`` offers AUTH PLAIN/LOGIN without TLS (a test server
   only) and refuses other credentials with 535;
 * speak TLS: ``SmtpServer(tls="starttls" | "tls", certificate=self_signed(tmp_path))`` offers STARTTLS, or TLS
@@ -52,15 +54,18 @@ class Received:
         return parsed
 
 
+STAGES = ("rcpt", "data", "stored", "quit")  # where the server can stall a session, in the order of a session
+
+
 @dataclass
 class Recorder:
     """The aiosmtpd handler: records, fails on request, stalls on request."""
 
     messages: list[Received] = field(default_factory=list)
     failures: deque[tuple[str, str]] = field(default_factory=deque)  # (stage, reply), consumed in order
-    stall_s: dict[str, float] = field(default_factory=lambda: {"rcpt": 0.0, "data": 0.0})
-    saw_rcpt: threading.Event = field(default_factory=threading.Event)
-    saw_data: threading.Event = field(default_factory=threading.Event)
+    stall_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    stall_from: int = 1  # the first message (1-based, in the order they arrive) whose stages stall
+    saw: dict[str, threading.Event] = field(default_factory=lambda: {s: threading.Event() for s in STAGES})
     released: threading.Event = field(default_factory=threading.Event)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,7 +79,6 @@ class Recorder:
         return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        self.saw_rcpt.set()
         await self._stall("rcpt")
         failure = self._take("rcpt")
         if failure:
@@ -83,7 +87,6 @@ class Recorder:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.saw_data.set()
         await self._stall("data")
         failure = self._take("data")
         if failure:
@@ -92,9 +95,19 @@ class Recorder:
         with self.lock:
             self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(data)))
             number = len(self.messages)
+        await self._stall("stored")  # stored, not answered yet: a sender killed now never sees this 250
         return f"250 2.0.0 OK queued as test-{number}"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        await self._stall("quit")  # after the 250: the message is the sender's to mark sent
+        return "221 2.0.0 Bye"
+
     async def _stall(self, stage: str) -> None:
+        with self.lock:  # the message this stage belongs to: the next one before it is stored, else the last one
+            number = len(self.messages) + (1 if stage in ("rcpt", "data") else 0)
+        if number < self.stall_from:
+            return
+        self.saw[stage].set()
         until = time.monotonic() + self.stall_s[stage]
         while time.monotonic() < until and not self.released.is_set():
             await asyncio.sleep(0.02)
@@ -177,14 +190,16 @@ class SmtpServer:
         with self.handler.lock:
             self.handler.failures.extend([(stage, reply)] * count)
 
-    def stall(self, seconds: float, *, stage: str = "rcpt") -> None:
-        """Hold every RCPT (or DATA) for ``seconds`` (until :meth:`release`)."""
+    def stall(self, seconds: float, *, stage: str = "rcpt", from_message: int = 1) -> None:
+        """Hold ``stage`` (one of :data:`STAGES`) of every message from the ``from_message``-th on for ``seconds``
+        (until :meth:`release`)."""
         self.handler.released.clear()
         self.handler.stall_s[stage] = seconds
+        self.handler.stall_from = from_message
 
     def release(self) -> None:
         """Stop stalling (also wakes stalled sessions)."""
-        self.handler.stall_s = {"rcpt": 0.0, "data": 0.0}
+        self.handler.stall_s = dict.fromkeys(STAGES, 0.0)
         self.handler.released.set()
 
     # -- what it got --------------------------------------------------------------------------------------------
@@ -195,11 +210,15 @@ class SmtpServer:
 
     @property
     def saw_rcpt(self) -> threading.Event:
-        return self.handler.saw_rcpt
+        return self.handler.saw["rcpt"]
 
     @property
     def saw_data(self) -> threading.Event:
-        return self.handler.saw_data
+        return self.handler.saw["data"]
+
+    def saw(self, stage: str) -> threading.Event:
+        """Set once a session stalled at ``stage``."""
+        return self.handler.saw[stage]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """The messages, once at least ``count`` arrived (or ``timeout`` passed)."""

@@ -1,17 +1,21 @@
-"""Accounts through the real server, on both backends: sign up, log in, sessions, tokens, votes that belong to
-users, and rate limits shared by two server processes on one database."""
+"""Accounts through the real server (and in-process), on both backends: sign up, log in, sessions, tokens, votes
+that belong to users, rate limits shared by two server processes on one database, sign-up refusals that tell
+nobody who has an account, weak passwords refused, and tokens revoked by a password change."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.papers.models import make_paper
+from dailypapers.web.app import create_app
 from tests.demo import running_server
 from tests.web.small_library import token_of
 
@@ -127,3 +131,71 @@ def test_rate_limits_are_shared_by_two_servers(db_config: Config) -> None:
             with httpx.Client(base_url=base, timeout=30) as client:
                 statuses.append(_log_in(client, "ada", "wrong password").status_code)
         assert statuses == [403, 403, 403, 403, 429, 429]  # 4 allowed between the two, not 4 each
+
+
+def _client(config: Config, **settings: str) -> TestClient:
+    """An in-process browser on a library of ``config`` (with ``settings`` changed)."""
+    return TestClient(create_app(Library(dataclasses.replace(config, **settings))), follow_redirects=False)
+
+
+def _error(page: httpx.Response) -> str:
+    found = re.search(r'<p class="form-error" role="alert">([^<]*)</p>', page.text)
+    return found.group(1) if found else ""
+
+
+def test_sign_up_answers_alike_whether_an_address_has_an_account_or_not(db_config: Config) -> None:
+    """Issue 21 #14: with a made-up invite, a taken address got 409 "That email is taken" and a new one 403, so
+    anyone could learn who has an account here. Without a valid invite every refusal is the same 403."""
+    _library(db_config, "ada")
+    with _client(db_config) as browser:
+        answers = set()
+        for username, email in [("newbie", "ada@example.org"), ("ada", "new@example.org"), ("newbie", "new@x.org")]:
+            data = {"username": username, "email": email, "password": PASSWORD, "invite": "made-up"}
+            r = browser.post("/signup", data={**data, "csrf_token": token_of(browser, "/signup")})
+            answers.add((r.status_code, _error(r)))
+        assert answers == {(403, "That invite is unknown, used or expired; ask an admin for a new one.")}
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("password", "too easy to guess: This is a top-10 common password."),
+        ("12345678", "too easy to guess: This is a top-10 common password."),
+        ("        ", "too easy to guess: Repeats like &#34;aaa&#34; are easy to guess."),
+        ("ada@example.org", "A password must not be the email address."),
+        ("ADA@example.org1", "too easy to guess"),  # derived from the address: zxcvbn gets it as context
+    ],
+)
+def test_weak_passwords_are_refused_with_the_reason(db_config: Config, password: str, why: str) -> None:
+    """Issue 21 #15: common passwords, eight spaces and the account's own address were accepted."""
+    _library(db_config, "root")
+    with _client(db_config, signup="open") as browser:
+        data = {"username": "ada", "email": "ada@example.org", "password": password}
+        r = browser.post("/signup", data={**data, "csrf_token": token_of(browser, "/signup")})
+        assert r.status_code == 400 and why in _error(r), _error(r)
+        good = browser.post("/signup", data={**data, "password": PASSWORD, "csrf_token": token_of(browser, "/signup")})
+        assert good.status_code == 303
+        r = browser.post("/account/password", data={"current": PASSWORD, "new": password,
+                                                     "csrf_token": token_of(browser, "/account")})  # fmt: skip
+        assert r.status_code == 400 and why in _error(r), _error(r)
+        assert _log_in(browser, "ada").status_code == 303  # the old password still holds
+
+
+def test_a_password_change_revokes_every_api_token(db_config: Config) -> None:
+    """Issue 21 #22: a token made before a password change (by someone who had the old password) kept working."""
+    _library(db_config, "ada")
+    with _client(db_config) as browser:
+        assert _log_in(browser, "ada").status_code == 303
+        account = browser.get("/account").text
+        assert "Changing the password also revokes every API token" in account  # said before the change
+        page = browser.post("/account/tokens", data={"name": "curl", "csrf_token": token_of(browser, "/account")})
+        secret = re.search(r'<code id="new-token">(dp_[^<]+)</code>', page.text)
+        assert secret
+        bearer = {"Authorization": f"Bearer {secret.group(1)}"}
+        assert browser.get("/api/me", headers=bearer).json()["user"]["username"] == "ada"
+        done = browser.post("/account/password", data={"current": PASSWORD, "new": "a fresh pass phrase",
+                                                       "csrf_token": token_of(browser, "/account")})  # fmt: skip
+        assert done.status_code == 200 and "1 API token was revoked" in done.text
+        assert browser.get("/api/me", headers=bearer).status_code == 401
+        assert browser.get("/api/tokens").json()["tokens"][0]["revoked_at"] is not None
+        assert browser.get("/api/me").json()["user"]["username"] == "ada"  # this session stays

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.runs import JobRuns, utc_now
 from dailypapers.library import Library
+from dailypapers.mail.digests import DigestReport
+from dailypapers.mail.outbox import DeliveryReport
 from dailypapers.web.app import create_app
 from tests.web.small_library import sign_in
 from tests.web.test_comments import lib
@@ -71,10 +73,30 @@ def test_run_now_starts_the_job_in_the_background(lib: Library, clients: tuple[T
         assert time.monotonic() < deadline, last
         time.sleep(0.05)
     assert last["status"] == "ok" and last["trigger"] == "manual" and last["counts"]["embedded"] == 0
-    assert "embedded 0" in root.get("/admin/status").text
+    assert "0 embedded, model: " in root.get("/admin/status").text
     assert form(root, "/admin/jobs/nope/run").status_code == 404
     no_csrf = root.post("/admin/jobs/index.embed/run", follow_redirects=False)
     assert no_csrf.status_code == 403
+
+
+def test_a_runs_counts_are_shown_as_words(lib: Library, clients: tuple[TestClient, TestClient]) -> None:
+    """A digest run's counts hold the delivery's report, a nested dict: the page says it in words, never as a
+    Python dict (issue 21 item 8); the JSON twin keeps the numbers."""
+    root, _ = clients
+    runs = JobRuns(lib.db)
+    report = DigestReport(subscriptions=2, due=1, recorded=1, periods=["2026-11-20"],
+                          delivery=DeliveryReport(skipped_locked=True))  # fmt: skip
+    run_id = runs.claim("digest.send", slot=None, attempt=1, trigger="manual", now=utc_now())
+    assert run_id is not None
+    runs.finish(run_id, "ok", counts=report.counts(), now=utc_now())
+    page = root.get("/admin/status")
+    row = page.text.split('id="job-digest.send"', 1)[1].split("</tr>", 1)[0]
+    result = row.split("<td>")[-2]  # the "Result" cell (the last one holds the "Run now" form)
+    assert "{" not in result and "&#39;" not in result and "True" not in result and "[" not in result, result
+    assert "2 subscriptions, 1 due, 1 recorded, 0 already, 0 empty, 0 failed, periods: 2026-11-20" in row
+    assert "; delivery: 0 sent, 0 retried, 0 failed, skipped: locked, 0 held, 0 recovered, 0 cancelled" in row
+    data = _last(root, "digest.send")
+    assert data is not None and data["counts"]["delivery"]["skipped_locked"] is True
 
 
 def _last(client: TestClient, name: str) -> dict[str, object] | None:

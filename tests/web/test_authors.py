@@ -146,6 +146,21 @@ def test_an_authors_feed(client: TestClient) -> None:
     assert client.get("/feeds/authors/nobody-at-all.atom").status_code == 404
 
 
+def test_a_non_canonical_spelling_of_a_feed_redirects_to_the_canonical_feed(client: TestClient) -> None:
+    """A feed reader given another spelling of the slug (as the page is redirected, issue 21 item 21) follows a
+    permanent redirect (308, RFC 9110 §15.4.9) to the canonical feed and gets its papers; it was a 404."""
+    for spelling in ("Ada-Lovelace", "Ada_Lovelace", quote("ADA LOVELACE")):
+        moved = client.get(f"/feeds/authors/{spelling}.atom", follow_redirects=False)
+        assert moved.status_code == 308, (spelling, moved.status_code)
+        assert moved.headers["location"] == f"/feeds{ADA}.atom"
+        followed = client.get(f"/feeds/authors/{spelling}.atom")
+        assert str(followed.url).endswith(f"/feeds{ADA}.atom")
+        feed = parse(followed)
+        assert [e.title for e in feed.entries] == ADA_NEWEST_FIRST[:2]
+        assert feed.feed.title == "dailypapers: papers by Ada Lovelace / Ada Lovelace."
+    assert client.get("/feeds/authors/Nobody-At-All.atom", follow_redirects=False).status_code == 404
+
+
 def test_every_author_name_links_to_its_page(client: TestClient) -> None:
     paper = client.get("/papers/2401.00005").text
     assert f'<a class="author-link" href="/authors/{XSS_SLUG}"><span class="author">' in paper

@@ -154,6 +154,23 @@ def test_only_the_author_edits_or_deletes(ann: TestClient) -> None:
     assert "[deleted]" in page and "Better" not in page and f'id="c-{reply}"' in page and "Comments (1)" in page
 
 
+def test_deleting_an_account_keeps_the_replies_of_others(ann: TestClient) -> None:
+    """Issue 21 #19: deleting an account deleted other people's replies to its comments."""
+    question = comment_id(post_comment(ann, LORA, "Does it work on *convolutions*?"))
+    bob = other(ann, "bob")
+    answer = comment_id(post_comment(bob, LORA, "Yes, see section 7", parent_id=question))
+    assert "replies by others stay" in ann.get("/account").text  # said before the deletion
+    done = ann.post("/account/delete", data={"password": PASSWORD, "csrf_token": token_of(ann, "/account")},
+                    follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    page = bob.get(f"/papers/{LORA}").text
+    assert f'id="c-{question}"' in page and "[deleted]" in page and "convolutions" not in page
+    assert f'id="c-{answer}"' in page and "Yes, see section 7" in page and "Comments (1)" in page
+    [thread] = bob.get(f"/api/comments/{LORA}").json()["threads"]
+    assert thread["author"] == "[deleted]" and thread["body"] == "" and thread["deleted"]
+    assert [r["id"] for r in thread["replies"]] == [answer]
+
+
 def test_json_api_with_a_token(ann: TestClient) -> None:
     headers = api_token(ann)
     script = TestClient(ann.app)

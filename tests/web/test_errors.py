@@ -16,7 +16,9 @@ from dailypapers.library import Library
 from dailypapers.papers.store import StoreError
 from dailypapers.web.app import create_app
 from dailypapers.web.params import MONTH_FORM, WEEK_FORM
+from tests.demo import running_server
 from tests.web.conftest import assert_error_json
+from tests.web.small_library import LORA, token_of
 
 PAGE_KINDS = {"days": "date", "weeks": "week", "months": "month"}
 
@@ -159,3 +161,65 @@ def test_a_users_mistake_is_400_but_a_value_error_is_a_bug(broken: _Broken) -> N
     broken.failure = ValueError("invalid literal for int() with base 10: 'x'")  # a bug deep inside, not the user's
     body = assert_error_json(client.get("/api/search?q=anything"), 500)
     assert "invalid literal" not in body["error"] and body["request_id"] in body["error"]
+
+
+# A NUL character anywhere a request carries text (issue 21 item 18): PostgreSQL text cannot hold one, and psycopg's
+# DataError was an unhandled 500 (anonymous requests included); SQLite answered 200 or 404. Both answer 400 now.
+NUL_GETS = [
+    "/papers/%00",
+    "/papers/2106.09685%00",
+    "/papers/%00.bib",
+    "/api/similar/%00",
+    "/api/papers/%00",
+    "/papers/%00.md",
+    "/authors/ada%00",
+    "/api/authors/ada%00",
+    "/feeds/authors/ada%00.atom",
+    "/search?q=a%00b",
+    "/search?q=x&author=a%00",
+    "/search?q=x&category=cs%00",
+    "/api/search?q=%00",
+    "/api/search?q=x&author=a%00",
+    "/api/search?q=x&category=cs.LG%00",
+    "/feeds/search.atom?q=x%00",
+    "/api/daily_papers?submitter=a%00",
+    "/api/papers/search?q=%00",
+]
+
+
+def _refused(response: Any, url: str) -> None:
+    assert response.status_code == 400, (url, response.status_code, response.text[:300])
+    if response.headers["content-type"].startswith("application/json"):
+        assert_error_json(response, 400, "NUL character")
+    else:
+        assert "NUL character" in response.text and "Traceback" not in response.text, url
+
+
+def test_a_nul_character_is_a_400_on_both_backends(small: Library) -> None:
+    with TestClient(create_app(small), raise_server_exceptions=False) as client:
+        for url in NUL_GETS:
+            _refused(client.get(url), url)
+        assert_error_json(client.get("/api/papers/%00"), 400, "NUL character")
+        token = token_of(client, "/login")
+        login = client.post("/login", data={"login": "a\x00", "password": "x", "csrf_token": token})
+        _refused(login, "POST /login")
+        raw = b"login=a%00&password=x&csrf_token=" + token.encode()
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        _refused(client.post("/login", content=raw, headers=form), "POST /login, raw")
+        headers = {"X-CSRF-Token": client.get("/api/csrf").json()["csrf_token"]}
+        _refused(client.post("/api/search", json={"q": "x", "author": "a\x00"}, headers=headers), "POST /api/search")
+        _refused(client.post("/search", data={"q": "a\x00", "csrf_token": token}), "POST /search")
+        # Text that only looks like a NUL is not one: a JSON "\\u0000" is a backslash and "u0000"; "%2500" is "%00".
+        literal = client.post("/api/search", json={"q": "a\\u0000"}, headers=headers)
+        assert literal.status_code == 200 and literal.json()["query"] == "a\\u0000"
+        assert client.get("/api/search", params={"q": "%00"}).status_code == 200
+        assert client.get(f"/papers/{LORA}").status_code == 200
+
+
+def test_a_nul_character_is_a_400_over_http(small: Library) -> None:
+    """The same through a real server (uvicorn decodes the path itself)."""
+    with running_server(small.config) as base, httpx.Client(base_url=base, timeout=60) as http:
+        for url in ("/papers/%00", "/api/papers/%00", "/api/search?q=x&author=a%00", "/api/days/2026-11-20?x=%00"):
+            _refused(http.get(url), url)
+        token = token_of(http, "/login")
+        _refused(http.post("/login", data={"login": "a\x00", "password": "x", "csrf_token": token}), "POST /login")

@@ -74,3 +74,42 @@ def test_todays_list_is_in_progress_and_text_is_escaped(db_config: Config) -> No
         assert parse(httpx.get(f"{base}/feeds/days/{yesterday}.atom")).entries == []
         forged = httpx.get(f"{base}/feeds/latest.atom", headers={"Host": "evil.example"})
         assert "evil.example" not in forged.text
+
+
+def collect(start: str) -> tuple[list[str], list[feedparser.FeedParserDict]]:
+    """Every entry id of a paged feed (RFC 5005 §3), read the way a feed reader does: from ``start``, following
+    ``rel="next"`` until a page has none; and each page's feed-level data."""
+    ids: list[str] = []
+    pages: list[feedparser.FeedParserDict] = []
+    url: str | None = start
+    while url is not None and len(pages) < 10:
+        feed = parse(httpx.get(url))
+        pages.append(feed.feed)
+        ids += [e.id for e in feed.entries]
+        url = next((link.href for link in feed.feed.links if link.rel == "next"), None)
+    return ids, pages
+
+
+def rels(feed: feedparser.FeedParserDict) -> dict[str, str]:
+    return {link.rel: link.href for link in feed.links if link.rel in ("first", "last", "next", "previous")}
+
+
+def test_a_reader_gets_every_paper_of_a_period_by_following_the_paging_links(db_config: Config) -> None:
+    day = date(2026, 11, 18)  # a Wednesday long past: the day, its week and its month hold these 38 papers only
+    lib = Library(db_config)
+    lib.ingest([make_paper(source="jsonl", arxiv_id=f"2611.{40000 + i}", title=f"Paged Paper {i:02d}",
+                           abstract="One of 38 papers of a day.") for i in range(38)],
+               added_at=day, progress=False, index=False)  # fmt: skip
+    lib.close()
+    with running_server(db_config) as base:
+        for path in (f"/feeds/days/{day}.atom", "/feeds/weeks/2026-W47.atom", "/feeds/months/2026-11.atom",
+                     "/feeds/latest.atom"):  # fmt: skip
+            ids, pages = collect(base + path)
+            assert len(pages) == 2 and len(ids) == 38 == len(set(ids)), (path, len(pages), len(ids))
+            assert {i.rsplit("/", 1)[1] for i in ids} == {f"2611.{40000 + i}" for i in range(38)}
+            first, second = rels(pages[0]), rels(pages[1])
+            assert first == {"first": base + path, "last": f"{base}{path}?p=2", "next": f"{base}{path}?p=2"}, first
+            assert second == {"first": base + path, "last": f"{base}{path}?p=2", "previous": base + path}, second
+            assert pages[0].id == pages[1].id == base + path  # one feed, two documents
+        sorted_ids, _ = collect(f"{base}/feeds/days/{day}.atom?sort=upvotes")  # the page's other parameters stay
+        assert sorted(sorted_ids) == sorted(ids)

@@ -7,12 +7,15 @@ import re
 
 import httpx
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
 from dailypapers.cli import main
 from dailypapers.config import Config
 from dailypapers.library import Library
+from dailypapers.web.app import create_app
 from tests.demo import DROPOUT_TITLE
 from tests.web.conftest import titles
+from tests.web.small_library import ADAM, LORA
 
 DROPOUT_QUERY = "dropout regularization for neural networks"
 
@@ -132,3 +135,42 @@ def test_cli_search_json(demo_config: Config) -> None:
     assert data["query"] == DROPOUT_QUERY and data["page_size"] == 5 and len(data["results"]) == 5
     assert DROPOUT_TITLE in [r["title"] for r in data["results"][:3]]
     assert all(r["added_at"] and r["url"].startswith("/papers/dp-") for r in data["results"])
+
+
+def test_an_arxiv_id_not_stored_says_so_first_with_related_papers_below(small: Library) -> None:
+    """Searching an arXiv id that is not here (issue 21 item 5): the page says "not in this library" before anything
+    else, with a link to submit it, and labels the papers it still finds as related; the JSON says it in
+    ``not_in_library``. A stored paper, even one the filters leave out, is not "missing"."""
+    with TestClient(create_app(small)) as client:
+        for q in ("2501.01234", "arXiv:2501.01234v2", "https://arxiv.org/abs/2501.01234"):
+            page = client.get("/search", params={"q": q})
+            assert page.status_code == 200
+            text = page.text
+            notice = text.index("is not in this library")
+            assert "<strong>2501.01234</strong> is not in this library" in text
+            assert '<a href="/submit">Submit it</a>' in text
+            assert notice < text.index('<ol class="papers"') and "Related papers" in text
+            assert text.index("Related papers") < text.index('<ol class="papers"')
+            assert "exact match</span>" not in text and titles(text)  # the related papers are still listed
+            data = client.get("/api/search", params={"q": q}).json()
+            assert data["not_in_library"] == {"id": "2501.01234", "submit_url": "/submit"}, q
+            assert data["results"] and not any(r["pinned"] for r in data["results"])
+        posted = client.post("/api/search", json={"q": "2501.01234"}, headers={"X-CSRF-Token": _csrf(client)})
+        assert posted.status_code == 200 and posted.json()["not_in_library"]["id"] == "2501.01234"
+        old_style = client.get("/api/search", params={"q": "hep-th/9912345"}).json()
+        assert old_style["not_in_library"] == {"id": "hep-th/9912345", "submit_url": "/submit"}
+
+        here = client.get("/api/search", params={"q": LORA}).json()
+        assert here["not_in_library"] is None and here["results"][0]["pinned"] is True
+        filtered_out = client.get("/api/search", params={"q": ADAM, "category": "hep-th"}).json()
+        assert filtered_out["not_in_library"] is None
+        words = client.get("/api/search", params={"q": "low-rank adaptation"}).json()
+        assert words["not_in_library"] is None
+        page = client.get("/search", params={"q": LORA}).text
+        assert "not in this library" not in page and "Related papers" not in page
+
+
+def _csrf(client: TestClient) -> str:
+    token = client.get("/api/csrf").json()["csrf_token"]
+    assert isinstance(token, str)
+    return token

@@ -4,6 +4,7 @@ one-click POST without cookies, the manage pages, the JSON twins, and what stran
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -254,3 +255,27 @@ def test_the_top_line_is_on_every_page(lib: Library) -> None:
         assert page.headers["content-type"].startswith("text/html"), path
         assert TOP_LINE in page.text, path
         assert page.text.index(TOP_LINE) < page.text.index('<header class="site">'), path  # the first line
+
+
+def test_the_list_unsubscribe_url_opened_in_a_browser_shows_one_button(lib: Library) -> None:
+    sub = lib.subscriptions.confirm(lib.links.token("confirm", lib.subscriptions.subscribe(ANN)))
+    one_click = urlsplit(lib.links.one_click_url(sub))  # the digest's List-Unsubscribe URL, as a reader clicks it
+    target = f"{one_click.path}?{one_click.query}"
+    reader = browser(lib)
+    shown = reader.get(target)  # a GET (a reader, a mail scanner, a link preview) changes nothing
+    assert shown.status_code == 200 and "text/html" in shown.headers["content-type"], shown.text[:300]
+    assert lib.subscriptions.get(sub.id) == sub and ANN in shown.text
+    assert reader.head(target).status_code == 200
+    forms = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', shown.text, re.S)
+    assert len(forms) == 1 and forms[0][1].count("<button") == 1, forms  # one button (the page's only form)
+    action, inner = forms[0]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', inner))
+    pressed = reader.post(html.unescape(action), data=fields)  # the button, with what the page put in its form
+    assert pressed.status_code == 200 and "You are unsubscribed" in pressed.text, pressed.text[:300]
+    assert lib.subscriptions.get(sub.id).status == "unsubscribed"  # type: ignore[union-attr]
+    again = reader.get(target)
+    assert again.status_code == 409 and "already unsubscribed" in again.text
+    one_click_post = browser(lib).post(target, data={"List-Unsubscribe": "One-Click"})  # RFC 8058 keeps working
+    assert one_click_post.status_code == 200 and one_click_post.json()["unsubscribed"] is True
+    forged = reader.get("/unsubscribe/one-click?token=forged")
+    assert forged.status_code == 400 and "not valid" in forged.text

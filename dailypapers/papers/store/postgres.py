@@ -28,6 +28,7 @@ from dailypapers.db.engine import Database
 from dailypapers.db.locks import advisory_lock
 from dailypapers.db.meta import Meta
 from dailypapers.db.migrations import migration_files
+from dailypapers.errors import BadInput
 from dailypapers.papers.authors import fill_author_slugs
 from dailypapers.papers.models import Filters, Paper, author_slug, normalize_title
 from dailypapers.papers.rows import PAPER_COLUMNS, row_to_paper
@@ -56,6 +57,7 @@ COMMON_FACTOR = 2
 _WRITE_LOCK = 0x6470_7772  # advisory lock key ("dpwr"): one writer at a time, as with SQLite
 _MIGRATE_LOCK = 0x6470_6D67  # "dpmg"
 _SELECT = ", ".join(["pk", *PAPER_COLUMNS, "votes_count"])
+NUL_REFUSED = "A NUL character (U+0000) cannot be searched for or stored: PostgreSQL text cannot hold one."
 
 Conn = psycopg.Connection[DictRow]
 
@@ -125,6 +127,10 @@ class PostgresStore(PgVectors):
             raise StoreError(f"no connection to PostgreSQL at {_redact(self.url)}: {exc}") from exc
         except psycopg.OperationalError as exc:
             raise StoreError(f"PostgreSQL error: {str(exc).strip()}") from exc
+        except psycopg.DataError as exc:
+            if "NUL" not in str(exc):  # psycopg: "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+                raise
+            raise BadInput(NUL_REFUSED) from exc  # the caller's text, never sent: not a database failure
 
     @contextmanager
     def _write(self) -> Iterator[Conn]:

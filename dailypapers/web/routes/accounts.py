@@ -1,4 +1,5 @@
 """Account pages: sign up, log in, log out, and the settings page (password, API tokens, sessions, deletion).
+A password change logs out every other session and revokes every API token; the page says so before and after.
 
 Plain HTML forms that work without JavaScript; every POST passes the security layer (CSRF, origin, body limit)
 like any other unsafe route. A form with a mistake is shown again with the message and what was typed (never
@@ -151,18 +152,23 @@ def _account_action(request: Request, action: Any, done: str) -> Response:
         extra = action(user) or {}
     except UserError as exc:
         return _account(request, exc.status, error=exc.message)
-    return _account(request, notice=done, **extra)
+    return _account(request, **{"notice": done, **extra})  # an action may word the notice itself
 
 
 @router.post("/account/password", tags=["accounts"], summary="Change the password (HTML form)")
 def change_password(request: Request, library: LibraryDep, current: Secret, new: Secret) -> Response:
     ident = identify(request)
     keep = ident.session.id if ident.session else None
-    return _account_action(
-        request,
-        lambda user: library.accounts.set_password(user, new, current=current, keep_session=keep),
-        "Password changed; every other session was logged out.",
-    )
+
+    def change(user: User) -> dict[str, Any]:
+        revoked = library.accounts.set_password(user, new, current=current, keep_session=keep)
+        notice = "Password changed; every other session was logged out"
+        if revoked:  # a token made with the old password must not outlive it (issue 21 #22)
+            tokens = "1 API token was revoked" if revoked == 1 else f"{revoked} API tokens were revoked"
+            return {"notice": f"{notice} and {tokens}: make new ones for your scripts."}
+        return {"notice": f"{notice}."}
+
+    return _account_action(request, change, "Password changed.")
 
 
 @router.post("/account/tokens", tags=["accounts"], summary="Create an API token (HTML form)")

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from dailypapers.errors import Forbidden, NotFound, NotSignedIn
 from dailypapers.jobs.registry import JOBS
 from dailypapers.jobs.scheduler import run_now
-from dailypapers.jobs.status import Status, human_bytes, instance_status
+from dailypapers.jobs.status import Status, counts_text, human_bytes, instance_status
 from dailypapers.web.deps import LibraryDep, login_redirect
 from dailypapers.web.schemas import ERROR_RESPONSES
 from dailypapers.web.security.identity import current_user, require_user
@@ -37,7 +37,7 @@ def _require_admin(request: Request) -> None:
 def _context(request: Request, status: Status | None) -> dict[str, Any] | Response:
     if status is None:  # a visitor: the page sends them to log in (the JSON answers 401)
         return login_redirect("/admin/status")
-    return {"status": status, "human_bytes": human_bytes}
+    return {"status": status, "human_bytes": human_bytes, "counts_text": counts_text}
 
 
 def _json(request: Request, status: Status | None) -> dict[str, Any]:

@@ -6,7 +6,9 @@ CLI) request, in the shapes they parse (see :mod:`dailypapers.web.hf_format`):
 * ``GET /api/papers/search?q=&limit=`` — search results as daily items (no ``q``: the newest papers).
 * ``GET /api/daily_papers?p=&limit=&sort=&date=&week=&month=&submitter=`` — the daily list. ``date``, ``week`` and
   ``month`` filter on the day a paper entered the list (not its arXiv date); given together, they intersect.
-  Without them the whole list is paged, newest first. ``sort=trending`` ranks by
+  Without them the whole list is paged, newest first. ``submitter`` keeps the papers a user submitted (their
+  username, any case), or with the importer's name (``dailypapers``) those no user submitted, in the same order
+  and pages as the whole list (:func:`submitted_page`). ``sort=trending`` ranks by
   :func:`dailypapers.papers.trending.trending`; without a date filter it ranks the papers of the last
   :data:`TRENDING_WINDOW_DAYS` days with papers. A ``Link: <...>; rel="next"`` header names the next page: an
   absolute URL (``huggingface_hub`` follows it as it is) under the configured ``public_url``, or on the request's
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -35,9 +37,19 @@ from pydantic import BaseModel, ValidationError
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper
 from dailypapers.papers.periods import Period, day_period, parse_month, parse_week
+from dailypapers.papers.trending import day_weights
 from dailypapers.web.deps import LibraryDep
 from dailypapers.web.errors import sentence
-from dailypapers.web.hf_format import IMPORTER_USERNAME, HfDailyItem, HfPaper, daily_item, flat_paper, paper_markdown
+from dailypapers.web.hf_format import (
+    IMPORTER_USERNAME,
+    HfDailyItem,
+    HfPaper,
+    HfUser,
+    daily_item,
+    flat_paper,
+    paper_markdown,
+    submitter,
+)
 from dailypapers.web.params import MAX_QUERY_LENGTH, IsoDate, MonthText, WeekText
 from dailypapers.web.responses import allow_head
 from dailypapers.web.schemas import ErrorOut
@@ -88,15 +100,18 @@ class ShapeError(RuntimeError):
 Shape = TypeVar("Shape", bound=BaseModel)
 
 
-def shaped(build: Callable[[Paper, int], Shape], papers: list[Paper], library: Library) -> list[Shape]:
-    """``build(paper, its comment count)`` for each paper (the counts of the whole list in one query); a
-    validation failure becomes a :class:`ShapeError` naming the paper."""
-    counts = library.comments.counts([p.pk for p in papers if p.pk is not None])
+def shaped(build: Callable[[Paper, int, HfUser], Shape], papers: list[Paper], library: Library) -> list[Shape]:
+    """``build(paper, its comment count, its submitter)`` for each paper (the counts and submitters of the whole
+    list in one query each); a validation failure becomes a :class:`ShapeError` naming the paper."""
+    pks = [p.pk for p in papers if p.pk is not None]
+    counts = library.comments.counts(pks)
+    names = library.submissions.submitted_by(pks)
     papers = with_set_links(library, papers)  # githubRepo/projectPage: the links people set
     out = []
     for paper in papers:
+        pk = paper.pk if paper.pk is not None else -1
         try:
-            out.append(build(paper, counts.get(paper.pk, 0) if paper.pk is not None else 0))
+            out.append(build(paper, counts.get(pk, 0), submitter(names.get(pk))))
         except ValidationError as exc:
             raise ShapeError(f"paper {paper.id!r} does not fit {build.__name__}: {exc}") from exc
     return out
@@ -128,6 +143,49 @@ def trending_period(library: Library, period: Period) -> Period | None:
     if newest is None:
         return None
     return Period("range", newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest)
+
+
+def list_key(order: str, now: datetime) -> Callable[[Paper], tuple[Any, ...]]:
+    """The sort key of the store's list order (:mod:`dailypapers.papers.store.list_sql`) for papers of one period:
+    ``added`` is newest added first, then the newest key; ``trending`` is ``upvotes × the day's weight at now``,
+    then newest added, most upvoted, id, computed as the store computes it (the same weights, multiplied), so that
+    a paper compares with a page of the list exactly. Every day of a period this API ranks (at most a month) has
+    its weight."""
+    if order != "trending":
+        return lambda p: (-(p.added_at or date.min).toordinal(), -(p.pk or 0))
+    weights: dict[date, float] = {}
+
+    def key(p: Paper) -> tuple[Any, ...]:
+        day = p.added_at or date.min
+        if day not in weights:
+            weights.update(day_weights([day], now))
+        return (-(p.upvotes * weights[day]), -day.toordinal(), -p.upvotes, p.id)
+
+    return key
+
+
+def submitted_page(
+    library: Library, period: Period, order: str, who: str, offset: int, limit: int, now: datetime
+) -> tuple[list[Paper], int]:
+    """A page of the papers of ``period`` (in ``order``) whose submitter is ``who`` (a username; for the importer's
+    name, the papers no user submitted), and how many there are. Submitted papers are few (submissions are
+    rate-limited), so they are loaded whole: a user's are sorted by :func:`list_key`; the importer's are the list
+    without them, whose page starts ``offset`` papers in once the submitted papers before it are skipped too."""
+    submitted = library.submissions.submitted_between(period.start, period.end)
+    theirs = library.papers.by_pks(list(submitted))
+    key = list_key(order, now)
+    if who != IMPORTER_USERNAME:
+        mine = sorted((p for p in theirs if submitted.get(p.pk or -1) == who), key=key)
+        return mine[offset : offset + limit], len(mine)
+    total = library.papers.count_in(period) - len(theirs)
+    # The list from ``offset`` on, long enough to hold the page however many submitted papers fall in it.
+    window = library.papers.in_period(period, limit=limit + len(theirs), offset=offset, sort=order, now=now)
+    if not window:
+        return [], total
+    first = key(window[0])
+    skipped = sum(1 for p in theirs if key(p) < first)  # submitted papers before the window: the page starts later
+    imported = [p for p in window if p.pk not in submitted]
+    return imported[skipped : skipped + limit], total
 
 
 @router.get(
@@ -184,21 +242,24 @@ def daily_papers(
         Query(description="Month they entered the list (YYYY-MM, years 1000-2999).", examples=["2026-11"]),
     ] = None,
     submitter: Annotated[
-        str | None, Query(description=f"Username of the submitter; papers come from importers: `{IMPORTER_USERNAME}`.")
+        str | None,
+        Query(
+            description="Username of the user who submitted the papers (any case); "
+            f"`{IMPORTER_USERNAME}`: the papers no user submitted, which came from importers.",
+        ),
     ] = None,
 ) -> list[HfDailyItem]:
     """One page of the daily list. An empty page past the end; 400 for an invalid date, week or month."""
     period = requested_period(day, week, month)
-    if period is None or (submitter is not None and submitter.casefold() != IMPORTER_USERNAME):
+    listed = trending_period(library, period) if sort == "trending" and period is not None else period
+    if listed is None:
         return []
-    offset = p * limit
-    if sort == "trending":
-        ranked = trending_period(library, period)
-        papers = library.papers.in_period(ranked, limit=limit, offset=offset, sort="trending") if ranked else []
-        total = library.papers.count_in(ranked) if ranked else 0
+    offset, order, now = p * limit, "trending" if sort == "trending" else "added", datetime.now(UTC)
+    if submitter is None:
+        papers = library.papers.in_period(listed, limit=limit, offset=offset, sort=order, now=now)
+        total = library.papers.count_in(listed)
     else:
-        papers = library.papers.in_period(period, limit=limit, offset=offset, sort="added")
-        total = library.papers.count_in(period)
+        papers, total = submitted_page(library, listed, order, submitter.casefold(), offset, limit, now)
     if offset + limit < total:
         nxt = request.url.include_query_params(p=p + 1)
         response.headers["Link"] = f'<{public_url(request, f"{nxt.path}?{nxt.query}")}>; rel="next"'

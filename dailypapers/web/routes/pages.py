@@ -3,7 +3,8 @@
 Each is one view (:func:`period_view` builds a :class:`PeriodView`) with three renderings registered by
 :func:`dailypapers.web.views.view`: the page, its JSON twin (``/api/latest``, ``/api/days/{day}``,
 ``/api/weeks/{week}``, ``/api/months/{month}``: :func:`dailypapers.serialize.period_json`, checked against
-``PeriodOut``) and its Atom feed (``/feeds/latest.atom``, ``/feeds/days/{day}.atom``, …). The router must be
+``PeriodOut``) and its Atom feed (``/feeds/latest.atom``, ``/feeds/days/{day}.atom``, …), paged like the page
+(``p``) with RFC 5005's ``first``/``previous``/``next``/``last`` links. The router must be
 included before the paper page's, whose ``/papers/{id}`` would otherwise take ``/papers/date/2026-11-20`` for a
 paper id.
 """
@@ -94,7 +95,10 @@ def _json(request: Request, view: PeriodView) -> dict[str, Any]:
 def _feed(request: Request, view: PeriodView) -> Response:
     final = view.period.end < local_today(request.app.state.library.config.time_zone)  # no more papers join it
     title = f"{SITE_NAME}: papers of {view.period.label}"
-    return atom_response(request, title=title, page_path=period_url(view.period), papers=view.papers, final=final)
+    paging = (view.page, view.pages)  # RFC 5005 §3: one page a document, linked, so a reader gets every page
+    return atom_response(
+        request, title=title, page_path=period_url(view.period), papers=view.papers, final=final, paging=paging
+    )
 
 
 def _context(request: Request, view: PeriodView) -> dict[str, Any]:

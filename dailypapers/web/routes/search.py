@@ -10,6 +10,11 @@ the site, no JavaScript needed, its pager made of small forms too), and scripts 
 stays within :data:`SHAREABLE_URL`. A query over the limit gets the search page again, status 400, with the
 message in it and the text kept in the box (its BibTeX and feed addresses too); ``/api/search`` answers the JSON
 error.
+
+A query that names an arXiv paper (its id, ``arXiv:`` id or abs/PDF link) which is not stored here would otherwise
+get only papers that share words or meaning with the id: the page then says first that the paper is not in this
+library, with a link to submit it, and labels the results as related papers; the JSON says so in
+``not_in_library``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from dailypapers.library import Library
-from dailypapers.papers.models import Paper
+from dailypapers.papers.models import Paper, parse_arxiv_id
 from dailypapers.papers.store import Filters
 from dailypapers.search.hybrid import SearchPage
 from dailypapers.serialize import search_json
@@ -59,6 +64,8 @@ _LONG = f" (at most {MAX_QUERY_LENGTH:,} characters; a longer text gets the page
 _SINCE, _UNTIL = "Only papers dated on or after this day (YYYY-MM-DD).", "Only papers dated on or before this day."
 _ADDED_SINCE = "Only papers added to this site on or after this day (YYYY-MM-DD), whatever their own date."
 _ADDED_UNTIL = "Only papers added to this site on or before this day."
+SUBMIT_URL = "/submit"
+"""Where a missing paper can be brought here (the form takes the id typed in; it has no parameter to fill it)."""
 _POST_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     403: {"model": ErrorOut, "description": "No API token and no valid CSRF token (`X-CSRF-Token`, or the form's)."},
@@ -74,10 +81,23 @@ class SearchView:
     page: SearchPage | None
     posted: bool = False
     error: str | None = None
+    missing: str | None = None  # the arXiv id the query names, when no paper here has it
 
     @property
     def papers(self) -> list[Paper]:
         return [r.paper for r in self.page.results] if self.page else []
+
+
+def missing_arxiv_id(library: Library, q: str) -> str | None:
+    """The arXiv id ``q`` names (as a search pins it: id, ``arXiv:`` id or link, any version) when no paper shown
+    here has it, else ``None``; a stored paper that the filters leave out is not missing."""
+    parsed = parse_arxiv_id(" ".join(q.split()))
+    return parsed[0] if parsed and library.papers.get(parsed[0]) is None else None
+
+
+def not_in_library_json(library: Library, q: str) -> dict[str, str] | None:
+    missing = missing_arxiv_id(library, q)
+    return {"id": missing, "submit_url": SUBMIT_URL} if missing else None
 
 
 def too_long(library: Library, q: str) -> str | None:
@@ -92,7 +112,9 @@ def _search_view(request: Request, library: Library, posted: bool, q: str, *args
     error = too_long(library, q)
     if error is None:
         req = form_search_request(request, q, *args)
-        return SearchView(req, run_search(library, req) if req.q.strip() else None, posted)
+        if not req.q.strip():
+            return SearchView(req, None, posted)
+        return SearchView(req, run_search(library, req), posted, missing=missing_arxiv_id(library, req.q))
     since, until, category, author, mode, p, added_since, added_until = args
     day: dict[date, str] = {d: d.isoformat() for d in (since, until, added_since, added_until) if d}
     typed = SearchRequest(q, mode, p, day.get(since, ""), day.get(until, ""), category or "", author or "", Filters(),
@@ -121,6 +143,8 @@ def _context(request: Request, found: SearchView) -> dict[str, Any]:
         "page": found.page,
         "posted": found.posted,
         "error": found.error,
+        "missing": found.missing,
+        "submit_url": SUBMIT_URL,
         "max_query_length": request.app.state.library.config.max_query_length,
         "json_url": _link(request, found, "/api/search") if found.error is None else None,
         "bib_url": _link(request, found, "/search.bib") if papers else None,
@@ -204,10 +228,12 @@ def search_form(
 
 
 def results_json(library: Library, page: SearchPage) -> dict[str, Any]:
-    """The JSON of a page of results: each paper with its collection links and comment count."""
+    """The JSON of a page of results: each paper with its collection links and comment count, and whether the
+    query names an arXiv paper that is not here (``not_in_library``)."""
     shown = with_set_links(library, [r.paper for r in page.results])
     page.results = [dataclasses.replace(r, paper=p) for r, p in zip(page.results, shown, strict=True)]
-    return search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
+    data = search_json(page, library.comments.counts([p.pk for p in shown if p.pk is not None]))
+    return {**data, "not_in_library": not_in_library_json(library, page.query)}
 
 
 def _json(request: Request, page: SearchPage) -> dict[str, Any]:

@@ -10,9 +10,10 @@ A GET never changes anything: mail scanners and link previews fetch every link o
 unsubscribing take a button press (a POST with the token in the form, and CSRF like every form). The one exception
 is the one-click POST a mail client sends for its own unsubscribe button (RFC 8058 §3: no cookie, no page, body
 ``List-Unsubscribe=One-Click``): it is exempt from CSRF (``CSRF_EXEMPT``), because the signed token in its URL is
-what proves it comes from the email. Subscribing answers the same sentence whatever state the address is in, so
-the form tells a stranger nothing (:mod:`dailypapers.mail.subscriptions` keeps the mail count down too), and is
-rate limited per client address (``subscribe_rate_limit``).
+what proves it comes from the email; that URL opened in a browser (a GET) shows the unsubscribe page.
+Subscribing answers the same sentence whatever state the address is in, so the form tells a stranger nothing
+(:mod:`dailypapers.mail.subscriptions` keeps the mail count down too), and is rate limited per client address
+(``subscribe_rate_limit``).
 """
 
 from __future__ import annotations
@@ -193,13 +194,20 @@ def confirm(request: Request, library: LibraryDep, token: TokenField = "") -> Re
 
 # -- unsubscribing -------------------------------------------------------------------------------------------------
 @router.get("/unsubscribe", tags=["subscriptions"], summary="The unsubscribe page (a button; a GET changes nothing)")
+@router.get(
+    PATHS["one_click"],
+    tags=["subscriptions"],
+    summary="The List-Unsubscribe URL opened in a browser: the unsubscribe page (a button; a GET changes nothing)",
+)
 def unsubscribe_page(request: Request, library: LibraryDep, token: TokenQuery = "") -> Response:
     try:
         sub = library.subscriptions.from_link(token, "unsubscribe")
     except UserError as exc:
         return _refused(request, exc)
     message = f"Press the button and no more digests will be sent to {sub.email}."
-    return _step(request, "Unsubscribe", message, action="/unsubscribe", token=token, button="Unsubscribe")
+    # The List-Unsubscribe URL's token is an unsubscribe token: its page is this one, and its button posts the
+    # form of /unsubscribe (with the CSRF token, like every form); only a mail client's RFC 8058 POST needs none.
+    return _step(request, "Unsubscribe", message, action=PATHS["unsubscribe"], token=token, button="Unsubscribe")
 
 
 @router.post("/unsubscribe", tags=["subscriptions"], summary="Unsubscribe (HTML form)")
