@@ -168,8 +168,10 @@ def test_a_form_with_a_mistake_shows_the_page_again_with_the_message(site: Site)
     assert too_long.status_code == 400
     assert "A collection&#39;s name can be at most 100 characters (this one has 101)." in too_long.text
     assert 'value="' + "n" * 101 + '"' in too_long.text  # what was typed is kept
-    empty = site.form(site.owner, "/collections", name=" \x00 ")
+    empty = site.form(site.owner, "/collections", name=" \t ")
     assert empty.status_code == 400 and "A collection needs a name (1 to 100 characters)." in empty.text
+    nul = site.form(site.owner, "/collections", name=" \x00 ")  # refused before any feature sees it (issue 21)
+    assert nul.status_code == 400 and "A NUL character (%00) is not allowed" in nul.text
     long_note = site.form(site.owner, f"/collections/{cid}/items/{LORA}/note", note="x" * 1001)
     assert (
         long_note.status_code == 400
