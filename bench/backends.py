@@ -143,5 +143,6 @@ def disk_usage(config: Config, model: str, dim: int) -> dict[str, float]:
         lite.close()
     db = sum(p.stat().st_size for p in config.sqlite_path.parent.glob(config.sqlite_path.name + "*"))
     gen = json.loads((config.vector_dir / "CURRENT").read_text())["generation"]  # not the previous one kept
-    index = sum((config.vector_dir / f).stat().st_size for f in (f"hnsw-{gen}.bin", f"keys-{gen}.npy"))
-    return {"db_mib": (db + index) / mib, "index_mib": index / mib}
+    index = sum(f.stat().st_size for f in config.vector_dir.glob(f"*-{gen}.*"))  # whatever files the format has
+    keyword = sum(f.stat().st_size for f in (config.data_dir / "keyword").rglob("*") if f.is_file())  # tantivy
+    return {"db_mib": (db + index + keyword) / mib, "index_mib": index / mib, "keyword_index_mib": keyword / mib}

@@ -111,7 +111,7 @@ def latencies(
 
     out = {
         "latest_added_day": timed(lambda _: lib.papers.latest_day(), queries),
-        "keyword": timed(lambda q: lib.store.keyword_search(q, candidates), queries),
+        "keyword": timed(lambda q: lib.search.keywords.search(q, candidates), queries),
         "vector": timed(lambda v: lib.search.vectors.search(v, candidates), list(vectors)),
         "embed_query": timed(lib.search.embed_query, queries),
         "hybrid": timed(lambda q: lib.search.query(q), queries),
@@ -120,6 +120,8 @@ def latencies(
         **filtered_latencies(lib, queries, filters, timed),
         **variant_latencies(lib, queries, papers, abstracts, timed),
     }
+    if lib.search.keywords.name == "tantivy":  # the code before, side by side: FTS5 with the keyword budget
+        out.update(fts5_latencies(lib, queries, abstracts, timed))
     budget, lib.store.keyword_budget = lib.store.keyword_budget, 10**12
     try:
         out["keyword_unbounded"] = timed(lambda q: lib.store.keyword_search(q, candidates), queries)
@@ -132,6 +134,32 @@ def latencies(
         out["embed_query_all_threads"] = timed(lib.search.embed_query, queries)
     finally:
         embedder.SMALL_BATCH = small
+    return out
+
+
+def fts5_latencies(
+    lib: Library,
+    queries: Sequence[str],
+    abstracts: Sequence[str],
+    timed: Callable[[Callable[[Any], object], Sequence[Any]], dict[str, float]],
+) -> dict[str, dict[str, float]]:
+    """SQLite's keyword half before tantivy (FTS5 with the keyword budget), alone and in hybrid search, in the same
+    run as tantivy's; ``keyword_pasted`` / ``keyword_pasted_fts5``: the keyword half of a pasted abstract."""
+    from dailypapers.search.keyword import StoreKeywords
+
+    candidates, search = lib.config.candidates, lib.search
+    out = {"keyword_fts5": timed(lambda q: lib.store.keyword_search(q, candidates), queries)}
+    if abstracts:
+        out["keyword_pasted"] = timed(lambda q: search.keywords.search(q, candidates), list(abstracts))
+        out["keyword_pasted_fts5"] = timed(lambda q: lib.store.keyword_search(q, candidates), list(abstracts))
+    engine = search.keywords
+    search.__dict__["keywords"] = StoreKeywords(lib.store)  # a cached_property: replaced for these calls only
+    try:
+        out["hybrid_fts5"] = timed(lambda q: search.query(q), queries)
+        if abstracts:
+            out["pasted_abstract_fts5"] = timed(lambda q: search.query(q), list(abstracts))
+    finally:
+        search.__dict__["keywords"] = engine
     return out
 
 

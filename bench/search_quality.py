@@ -188,7 +188,7 @@ def sweep(lib: Any, queries: Sequence[Query], weights: Sequence[float] = SWEEP_W
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for query in queries:
         text = " ".join(query.text.split())
-        keyword = [h.pk for h in search.store.keyword_search(text, search.candidates, Filters())]
+        keyword = [h.pk for h in search.keywords.search(text, search.candidates, Filters())]
         dense = [h.pk for h in search.vectors.search(search.embed_query(text), search.candidates, Filters())]
         for w in weights:
             fused = reciprocal_rank_fusion([keyword, dense], k=search.rrf_k, weights=[w, 1.0])

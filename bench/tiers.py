@@ -3,7 +3,7 @@
 Usage::
 
     python -m bench.tiers [--sizes 100000,1000000] [--backends sqlite,postgres] [--parts throughput,recall,quality]
-                          [--builds default,16:400] [--efs 400,800] [--synthetic-sizes 100000]
+                          [--builds default,16:400] [--efs 400,800] [--synthetic-sizes 100000] [--throughput-texts N]
                           [--out bench/results/tiers.json]
 
 One run, in this order (results written to ``--out`` after each part; the machine and load average with them):
@@ -58,6 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=20, help="untimed calls before each latency measurement")
     ap.add_argument("--phase-seconds", type=float, default=45.0, help="time limit per latency measurement")
     ap.add_argument("--repeats", type=int, default=3, help="passes over the demo per throughput measurement")
+    ap.add_argument("--throughput-texts", type=int, default=0,
+                    help="demo abstracts per throughput pass (0: all; the suite's tiny run times a few)")  # fmt: skip
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tiers.json")
     ap.add_argument("--workdir", type=Path, help="where the databases go (default: a new temporary folder)")
@@ -120,10 +122,13 @@ class Tiers:
 
     def throughput(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        texts = self.texts[: self.args.throughput_texts or None]
         for name, emb in self.embedders().items():
             log(f"throughput: {name}")
-            got = tq.throughput(emb, self.texts, batch=self.batch, repeats=self.args.repeats)
-            self.vectors[name] = got.pop("vectors")
+            got = tq.throughput(emb, texts, batch=self.batch, repeats=self.args.repeats)
+            vectors = got.pop("vectors")
+            if len(texts) == len(self.texts):  # the quality part's vectors, unless only a few were timed
+                self.vectors[name] = vectors
             out[name] = got
         log("throughput: static, batches of 1024 (its own batch size)")
         out["static-batch1024"] = {k: v for k, v in tq.throughput(self.static, self.texts * 4, batch=1024,
@@ -150,7 +155,9 @@ class Tiers:
         with tempfile.TemporaryDirectory(prefix="dailypapers-tiers-demo-") as tmp:
             for name in (f"minilm-{self.auto}", "static"):
                 log(f"quality: full search on a demo instance embedded by {name}")
-                out["library"][name] = tq.hybrid_quality(self.embedders()[name], self.demo, judged, Path(tmp) / name)
+                # the demo instance embeds the same texts again: it gets the vectors computed above
+                known = tq.Remembering(self.embedders()[name], self.texts, self.demo_vectors(name))
+                out["library"][name] = tq.hybrid_quality(known, self.demo, judged, Path(tmp) / name)
         return out
 
     def recall(self, backends: Backends) -> list[dict[str, Any]]:

@@ -16,14 +16,19 @@ from typing import Any
 
 import click
 
+from dailypapers.cli_backup import backup, restore
 from dailypapers.cli_common import friendly, job_lock, open_library, print_report
 from dailypapers.cli_digest import digest
 from dailypapers.cli_ingest import ingest
 from dailypapers.cli_jobs import jobs, status, worker
 from dailypapers.cli_mail import mail
+from dailypapers.cli_ops import check, configure_cli_logging
+from dailypapers.cli_topics import map_group, topics
 from dailypapers.cli_users import users
 from dailypapers.config import load_config
 from dailypapers.library import Library
+from dailypapers.ops.logs import logging_config
+from dailypapers.ops.metrics import prepare_multiprocess_dir
 from dailypapers.papers.models import Filters
 
 
@@ -34,6 +39,7 @@ def main() -> None:
 
     Settings come from DAILYPAPERS_* environment variables (see docs/configuration.md).
     """
+    configure_cli_logging()  # JSON lines for `worker`, `jobs run`, … when DAILYPAPERS_LOG_FORMAT=json
 
 
 @main.command()
@@ -209,13 +215,20 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         parse_schedule(config.schedule, config.time_zone, JOBS)
     with open_library():
         pass  # migrate once before workers start
+    port, workers = port or config.port, workers or config.workers
+    if workers > 1:  # each worker writes its metrics there; a scrape of any one sums them all (ops/metrics.py)
+        prepare_multiprocess_dir(config.data_dir / "metrics" / str(port))
     uvicorn.run(
         "dailypapers.web.app:create_app",
         factory=True,
         host=host or config.host,
-        port=port or config.port,
-        workers=workers or config.workers,
+        port=port,
+        workers=workers,
         log_level=config.log_level.lower(),
+        # Our access log (dailypapers.web.access) replaces uvicorn's, which wrote secrets in URLs; each worker
+        # applies the log config: text or JSON lines (DAILYPAPERS_LOG_FORMAT).
+        access_log=False,
+        log_config=logging_config(config.log_format, config.log_level),
         # A GET search of DAILYPAPERS_MAX_QUERY_LENGTH (10,000) characters percent-encodes to up to 12 bytes a
         # character (a 4-byte UTF-8 character is %XX four times): 120,000 bytes, past h11's default 16 KiB
         # request head, which it refuses with a bare text/plain 400. Reverse proxies have their own limit (nginx:
@@ -224,17 +237,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     )
 
 
-@main.command()
-@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@friendly
-def backup(target: Path) -> None:
-    """Copy the SQLite database to TARGET while the service runs (online backup)."""
-    with open_library() as lib:
-        lib.papers.backup(target)
-    click.echo(f"backed up the database to {target} on {date.today().isoformat()}")
-
-
-for command in (users, jobs, worker, status, digest, mail, ingest):  # each cli_* module's commands, none imports this
+# each cli_* module's commands (none imports this one)
+for command in (users, jobs, worker, status, digest, mail, ingest, backup, restore, check, topics, map_group):
     main.add_command(command)
 
 

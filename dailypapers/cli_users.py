@@ -82,12 +82,13 @@ def create(username: str, email: str, admin: bool, password_stdin: bool) -> None
 @click.argument("username")
 @_password_stdin
 def set_password(username: str, password_stdin: bool) -> None:
-    """Set a user's password (their sessions are logged out)."""
+    """Set a user's password (their sessions are logged out and their API tokens revoked)."""
     password = _password(password_stdin)
 
     def action(lib: Library) -> None:
-        lib.accounts.set_password(lib.accounts.get(username), password)
-        click.echo(f"password of {username} set; their sessions were logged out")
+        revoked = lib.accounts.set_password(lib.accounts.get(username), password)
+        tokens = "1 API token was" if revoked == 1 else f"{revoked} API tokens were"
+        click.echo(f"password of {username} set; their sessions were logged out and {tokens} revoked")
 
     _run(action)
 
@@ -111,5 +112,11 @@ def promote(username: str, demote: bool) -> None:
 
 @users.command("invite")
 def invite() -> None:
-    """Print a one-use invite path for sign-up (valid for DAILYPAPERS_INVITE_DAYS days)."""
-    _run(lambda lib: click.echo(f"/signup?invite={lib.accounts.create_invite(None)}"))
+    """Print a one-use invite link for sign-up (valid for DAILYPAPERS_INVITE_DAYS days): absolute under
+    DAILYPAPERS_PUBLIC_URL, else the path on this site."""
+
+    def link(lib: Library) -> None:
+        path = f"/signup?invite={lib.accounts.create_invite(None)}"
+        click.echo(lib.config.public_url.rstrip("/") + path if lib.config.public_url else path)
+
+    _run(link)

@@ -20,6 +20,7 @@ from dailypapers.config_checks import (
     check_accounts,
     check_jobs,
     check_mail,
+    check_ops,
     check_time_zone,
 )
 from dailypapers.config_settings import SETTINGS, Setting
@@ -96,7 +97,16 @@ class Config:
     recommend_days: int = 14
     log_level: str = "INFO"
     # Accounts and mail (issue 21) — fields below this line.
+    login_pair_limit: str = "5/minute;20/hour"
+    login_stranger_limit: str = "10/minute;50/hour;200/day"
+    reset_minutes: int = 60
+    verify_hours: int = 48
+    password_hash: str = "rfc9106-low-memory"
     # Operations (issue 22) — fields below this line.
+    metrics: str = "local"
+    metrics_token: str = field(default="", repr=False)  # never in a log line
+    log_format: str = "text"
+    pg_bin_dir: str = ""
     # Keyword engine and vectors (issue 23) — fields below this line.
     # Topics and the map (issue 24) — fields below this line.
 
@@ -163,6 +173,7 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         raise ConfigError("DAILYPAPERS_KEYWORD_BUDGET must be a positive number of rows")
     check_jobs(values)
     check_mail(values)
+    check_ops(values)
     return Config(**values)
 
 

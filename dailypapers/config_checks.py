@@ -41,12 +41,18 @@ def check_time_zone(name: str) -> None:
         ) from None
 
 
+# The names of accounts.passwords.PROFILES (config is below accounts, so it names them; a test keeps them equal).
+PASSWORD_HASH_PROFILES = ("rfc9106-low-memory", "rfc9106-high-memory", "cheapest")
+
+
 def check_accounts(values: dict[str, Any]) -> None:
     """The settings of accounts and the security layer, each with a message naming its variable."""
     from limits import parse
 
     if values["signup"] not in ("open", "invite", "closed"):
         raise ConfigError("DAILYPAPERS_SIGNUP must be open, invite or closed")
+    if values["password_hash"] not in PASSWORD_HASH_PROFILES:
+        raise ConfigError(f"DAILYPAPERS_PASSWORD_HASH must be one of {', '.join(PASSWORD_HASH_PROFILES)}")
     for name in ("session_days", "invite_days", "max_body_bytes"):
         if values[name] < 1:
             raise ConfigError(f"DAILYPAPERS_{name.upper()} must be a positive number")
@@ -76,3 +82,13 @@ def check_mail(values: dict[str, Any]) -> None:
             raise ConfigError(f"DAILYPAPERS_{name.upper()} must be a positive number")
     if any(c in values["mail_from"] for c in "\r\n"):
         raise ConfigError("DAILYPAPERS_MAIL_FROM must be one line")
+
+
+def check_ops(values: dict[str, Any]) -> None:
+    """The operations settings (issue 22): who reads ``/metrics``, and the log format."""
+    if values["metrics"] not in ("off", "local", "token"):
+        raise ConfigError("DAILYPAPERS_METRICS must be off, local or token")
+    if values["metrics"] == "token" and len(values["metrics_token"]) < 16:
+        raise ConfigError("DAILYPAPERS_METRICS=token needs DAILYPAPERS_METRICS_TOKEN of at least 16 characters")
+    if values["log_format"] not in ("text", "json"):
+        raise ConfigError("DAILYPAPERS_LOG_FORMAT must be text or json")

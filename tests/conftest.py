@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,14 @@ from dailypapers.config import Config
 from dailypapers.papers.store import Store, open_store
 
 # Fixture modules shared by several folders (fixtures defined there are found by every test).
-pytest_plugins = ["tests.web.small_library"]
+pytest_plugins = ["tests.web.small_library", "tests.fuzz.profiles"]
 
 BACKENDS = ("sqlite", "postgres")
 _db_numbers = itertools.count(1)
 MIGRATED = "migrated_template"
+# Argon2id at 8 KiB and one pass for the suite's accounts: the default profile's 0.15-0.4 s a hash was an eighth of
+# the web tests' time. The default profile keeps its own tests (tests/accounts).
+TEST_PASSWORD_HASH = "cheapest"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +45,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--backend")
         metafunc.parametrize("backend", BACKENDS if chosen == "all" else (chosen,), indirect=True)
+
+
+@pytest.fixture(scope="session")
+def session_stack() -> Iterator[ExitStack]:
+    """Resources kept for the whole session whatever the backend (``tests.demo.kept_for_session``), closed last."""
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def postgres_stack(postgres_server: str) -> Iterator[ExitStack]:
+    """``session_stack`` for resources on the session's PostgreSQL server: closed before the server stops."""
+    with ExitStack() as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -95,10 +113,10 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated once per session: each test gets a copy of the file (a few ms, against ~75 ms to
     migrate a new one)."""
     folder = tmp_path_factory.mktemp("migrated-sqlite")
-    st = open_store(Config(data_dir=folder))
+    st = open_store(Config(password_hash="cheapest", data_dir=folder))
     st.migrate()
     st.close()
-    return Config(data_dir=folder).sqlite_path
+    return Config(password_hash="cheapest", data_dir=folder).sqlite_path
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +132,9 @@ def migrated_postgres(postgres_server: str, tmp_path_factory: pytest.TempPathFac
     uri = database_uri(postgres_server, MIGRATED)
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    st = open_store(Config(data_dir=tmp_path_factory.mktemp("migrated-postgres"), database_url=uri))
+    st = open_store(
+        Config(password_hash="cheapest", data_dir=tmp_path_factory.mktemp("migrated-postgres"), database_url=uri)
+    )
     st.migrate()
     st.close()  # a template must have no connections when it is copied
     return MIGRATED
@@ -125,8 +145,10 @@ def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
     """The configuration of a fresh, migrated database of the backend under test (for tests that build a
     :class:`~dailypapers.library.Library` or run the CLI on it): a copy of the session's migrated one."""
     if backend != "postgres":
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), Config(data_dir=tmp_path).sqlite_path)
-        yield Config(data_dir=tmp_path)
+        shutil.copyfile(
+            request.getfixturevalue("migrated_sqlite"), Config(password_hash="cheapest", data_dir=tmp_path).sqlite_path
+        )
+        yield Config(data_dir=tmp_path, password_hash=TEST_PASSWORD_HASH)
         return
     import psycopg
 
@@ -138,7 +160,11 @@ def db_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> I
     with psycopg.connect(server, autocommit=True) as conn:
         # FILE_COPY: ~2x faster than the default WAL_LOG for a database this small (fsync is off on this server)
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
-    yield Config(data_dir=tmp_path, database_url=database_uri(server, name))
+    yield Config(
+        data_dir=tmp_path,
+        database_url=database_uri(server, name),
+        password_hash=TEST_PASSWORD_HASH,
+    )
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # a server the test started may still hold one
 

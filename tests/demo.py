@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
@@ -46,6 +46,7 @@ DROPOUT_TITLE = "Multi-Sample Dropout for Accelerated Training and Better Genera
 
 _schema_numbers = itertools.count(1)
 _built: dict[tuple[str, str], Config] = {}
+_kept: dict[tuple[str, ...], Any] = {}
 
 
 class MemoEmbedder:
@@ -86,7 +87,7 @@ def backend_config(request: pytest.FixtureRequest, backend: str, data_dir: Path)
     """The configuration of a new, empty library on ``backend``: SQLite in ``data_dir``, or PostgreSQL in a fresh
     schema of the session's server (``postgres_server`` of the root conftest; it is dropped with the server)."""
     if backend == "sqlite":
-        return Config(data_dir=data_dir)
+        return Config(data_dir=data_dir, password_hash="cheapest")
     import psycopg
 
     from tests.pg import schema_uri
@@ -96,7 +97,21 @@ def backend_config(request: pytest.FixtureRequest, backend: str, data_dir: Path)
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
         conn.execute(f"CREATE SCHEMA {name}")
-    return Config(data_dir=data_dir, database_url=schema_uri(server, name))
+    return Config(data_dir=data_dir, database_url=schema_uri(server, name), password_hash="cheapest")
+
+
+def kept_for_session(request: pytest.FixtureRequest, key: tuple[str, ...], make: Callable[[], Any]) -> Any:
+    """The value of the context manager ``make()`` for ``key``, entered the first time it is asked for and left at
+    the end of the session (by :func:`session_stack`).
+
+    pytest tears a session fixture parametrised by backend down each time the backend changes, and with a test
+    module per process (``--dist loadfile``) it changes twice per module: the demo's library, in-process client and
+    server were started ~70 times a run (~3 s each) instead of once per backend."""
+    if key not in _kept:
+        # PostgreSQL's resources are closed before the session's server stops (that stack depends on the server)
+        stack: ExitStack = request.getfixturevalue("postgres_stack" if "postgres" in key else "session_stack")
+        _kept[key] = stack.enter_context(make())
+    return _kept[key]
 
 
 def built_once(request: pytest.FixtureRequest, name: str, backend: str, build: Callable[[Config], None]) -> Config:
@@ -152,6 +167,7 @@ def server_env(config: Config, **extra: str) -> dict[str, str]:
         # Most servers of the suite never search: loading the model at start cost each of ~30 servers seconds of
         # CPU. A test that searches pays it on its first search (or passes DAILYPAPERS_WARM_UP="true").
         DAILYPAPERS_WARM_UP="false",
+        DAILYPAPERS_PASSWORD_HASH=config.password_hash,
         **extra,
     )
     return env

@@ -67,8 +67,8 @@ def test_tiny_tiers_run_reports_every_number(tmp_path: Path) -> None:
     once (two runs, one a backend, cost twice the time for nothing more)."""
     out = tmp_path / "tiers.json"
     command = [sys.executable, "-m", "bench.tiers", "--sizes", "300", "--backends", "sqlite,postgres", "--queries", "5",
-               "--warmup", "1", "--repeats", "1", "--efs", "400", "--builds", "default,8:40",
-               "--out", str(out), "--workdir", str(tmp_path / "work")]  # fmt: skip
+               "--warmup", "1", "--repeats", "1", "--throughput-texts", "16", "--efs", "400",
+               "--builds", "default,8:40", "--out", str(out), "--workdir", str(tmp_path / "work")]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)  # ~130 s at load 4
     assert done.returncode == 0, done.stdout + done.stderr
 

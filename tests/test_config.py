@@ -65,3 +65,13 @@ def test_the_documented_defaults_are_the_real_ones() -> None:
     actual = {s.env: str(s.default) for s in SETTINGS}
     assert documented == actual, {k: (documented.get(k), actual.get(k)) for k in set(documented) | set(actual)
                                   if documented.get(k) != actual.get(k)}  # fmt: skip
+
+
+def test_the_password_hash_profiles_named_by_the_setting_are_the_hashers() -> None:
+    from dailypapers.accounts.passwords import PROFILES
+    from dailypapers.config_checks import PASSWORD_HASH_PROFILES
+
+    assert tuple(PROFILES) == PASSWORD_HASH_PROFILES
+    assert load_config({}).password_hash == "rfc9106-low-memory"
+    with pytest.raises(ConfigError, match="DAILYPAPERS_PASSWORD_HASH must be one of"):
+        load_config({"DAILYPAPERS_PASSWORD_HASH": "md5"})

@@ -3,6 +3,7 @@ last 10 weekdays, one import per day, indexed once, and the home page showing th
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from dailypapers.cli import main
 from dailypapers.config import Config
 from dailypapers.demo import DEMO_CORPUS, DEMO_WEEKDAYS, demo_days
 from dailypapers.library import Library
+from dailypapers.papers.models import author_slug, parse_arxiv_id
 from dailypapers.papers.periods import day_period
 from dailypapers.web.app import create_app
 from tests.demo import backend_config
@@ -64,6 +66,7 @@ def test_init_demo_spreads_the_packaged_corpus_over_ten_weekdays(
         assert f'data-step="prev" href="/papers/date/{days[-2].isoformat()}"' in page.text
         assert 'data-step="next"' not in page.text  # nothing after the latest day
         assert f"{per_day[days[-1]]} papers" in page.text
+        check_arxiv_records(lib)
 
         again = run_init(config)  # the database is not empty any more: nothing is imported
         assert again.exit_code == 0, again.output
@@ -72,11 +75,45 @@ def test_init_demo_spreads_the_packaged_corpus_over_ten_weekdays(
         lib.close()
 
 
+def check_arxiv_records(lib: Library) -> None:
+    """The demo as a newcomer sees it (issue 21, item 23): arXiv ids with abs and PDF links, author pages, category
+    filters that find papers, the real publication dates shown while the list days stay the spread."""
+    papers = list(lib.store.iter_papers())
+    assert sum(p.is_arxiv for p in papers) == 289 and sum(bool(p.authors) for p in papers) == 288
+    assert sum(bool(p.categories) for p in papers) == 201 and sum(p.published is not None for p in papers) == 252
+    paper = next(p for p in papers if p.id == "2403.03419")  # authors, a category, a publication date
+    assert paper.published is not None and paper.added_at is not None and paper.published.date() < paper.added_at
+    client = TestClient(create_app(lib))
+    page = client.get(f"/papers/{paper.id}").text
+    assert f'href="https://arxiv.org/abs/{paper.id}"' in page and f'href="https://arxiv.org/pdf/{paper.id}"' in page
+    author = client.get(f"/authors/{author_slug(paper.authors[0])}")
+    assert author.status_code == 200 and paper.title in html.unescape(author.text)
+    assert f'href="/authors/{author_slug(paper.authors[-1])}"' in page
+    found = client.get("/api/search", params={"q": "language models", "category": "cs.CL"}).json()
+    assert found["total"] > 0 and all("cs.CL" in r["categories"] for r in found["results"])
+    # "since" filters on the publication date (the day of the list where there is none)
+    exact = {"q": paper.title}
+    assert client.get("/api/search", params=exact).json()["results"][0]["id"] == paper.id
+    later = client.get("/api/search", params={**exact, "since": "2025-01-01"}).json()["results"]
+    assert later and paper.id not in [r["id"] for r in later]
+    assert all((r["published"] or r["added_at"]) >= "2025-01-01" for r in later)
+
+
+def test_the_packaged_corpus_carries_what_arxiv_says_and_no_evidence_column() -> None:
+    rows = [json.loads(line) for line in DEMO_CORPUS.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 298 and all(
+        set(r) == {"id", "title", "abstract", "authors", "categories", "published"} for r in rows
+    )
+    ids = [r["id"] for r in rows if r["id"]]
+    assert len(ids) == len(set(ids)) == 289 and all(parse_arxiv_id(i) == (i, None) for i in ids)
+    assert all(r["published"] is None or date.fromisoformat(r["published"]) < date(2026, 1, 1) for r in rows)
+
+
 def test_an_explicit_corpus_file_is_spread_the_same_way(tmp_path: Path) -> None:
     lines = DEMO_CORPUS.read_text(encoding="utf-8").splitlines()[:30]
     corpus = tmp_path / "mine.jsonl"
     corpus.write_text("\n".join([*lines[:12], json.dumps({"title": "No abstract"}), *lines[12:]]) + "\n")
-    config = Config(data_dir=tmp_path / "data")
+    config = Config(password_hash="cheapest", data_dir=tmp_path / "data")
 
     missing = run_init(config, str(tmp_path / "nowhere.jsonl"))
     assert missing.exit_code != 0 and "demo corpus not found" in missing.output

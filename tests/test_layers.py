@@ -19,17 +19,23 @@ LEVELS = {
     "db": 1,
     "papers": 2,
     "search": 3,
+    "topics": 3.5,  # the map, clusters, key phrases: above search (embeddings), below mail (digest section)
     "accounts": 4, "community": 4,
     "mail": 4.5,  # above accounts/community (a digest names users and papers), below the library that wires it
     "library": 5,
     "jobs": 6, "demo": 6,
+    "ops": 6.5,  # above jobs (check and metrics read job runs), below the web and the CLI that serve it
     "serialize": 5,
     "web": 7, "cli": 7,
 }  # fmt: skip
 # modules that belong to another part
 SAME = {
-    **{f"cli_{name}": "cli" for name in ("common", "users", "jobs", "mail", "digest", "ingest")},
+    **{
+        f"cli_{name}": "cli"
+        for name in ("common", "users", "jobs", "mail", "digest", "ingest", "backup", "ops", "topics")
+    },
     "config_checks": "config",
+    "config_settings": "config",
 }
 
 
@@ -84,7 +90,7 @@ def test_web_features_never_import_each_other() -> None:
 def test_the_router_list_stays_a_list() -> None:
     """``web/routes/__init__.py`` only lists the routers (shared helpers have their own modules)."""
     lines = (PACKAGE / "web" / "routes" / "__init__.py").read_text().splitlines()
-    assert len(lines) <= 60
+    assert len(lines) <= 75  # ~2 lines a router (its import and its entry): room for 25 features and the docstring
 
 
 def test_no_cli_module_imports_the_cli() -> None:

@@ -34,7 +34,7 @@ VOTERS = 16
 def shared(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Config]:
     """One small library on ``backend`` (no signing key yet), for several servers to share."""
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    config = Config(data_dir=tmp_path, database_url=url)
+    config = Config(password_hash="cheapest", data_dir=tmp_path, database_url=url)
     build_small(config, demo_embedder()).close()
     yield config
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn
 
@@ -31,10 +31,37 @@ ESTIMATE_LENGTH = 72  # zxcvbn's own limit (its matching grows faster than the l
 # sign-ups at once would be judged against each other's names. A scoring takes 1-200 ms.
 _zxcvbn_lock = threading.Lock()
 
-_hasher = PasswordHasher()
-# A hash of a random password: verifying against it when a user does not exist costs the same time as a real
-# check, so the answer's timing does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash("not a password: timing equaliser")
+# argon2-cffi's profiles by the names of DAILYPAPERS_PASSWORD_HASH. RFC 9106 §4: the low-memory option (64 MiB,
+# 3 passes, 4 lanes) is the library's default; the high-memory one (2 GiB, 1 pass) is the RFC's first choice where
+# every log-in may take 2 GiB; "cheapest" (8 KiB, 1 pass) exists for test suites, where 0.15-0.4 s a hash was an
+# eighth of the web tests' time. A hash records its parameters, so any profile verifies the others' hashes, and a
+# log-in under a stronger profile rehashes (``verify`` returns the new hash).
+PROFILES: dict[str, Parameters] = {
+    "rfc9106-low-memory": profiles.RFC_9106_LOW_MEMORY,
+    "rfc9106-high-memory": profiles.RFC_9106_HIGH_MEMORY,
+    "cheapest": profiles.CHEAPEST,
+}
+DEFAULT_PROFILE = "rfc9106-low-memory"
+_hasher = PasswordHasher.from_parameters(PROFILES[DEFAULT_PROFILE])
+_dummy_hashes: dict[str, str] = {}
+
+
+def use_profile(name: str) -> None:
+    """Hash new passwords with the argon2-cffi profile ``name`` (a key of :data:`PROFILES`) in this process."""
+    global _hasher
+    if name not in PROFILES:
+        raise BadInput(f"unknown password hash profile {name!r}: one of {', '.join(PROFILES)}")
+    _hasher = PasswordHasher.from_parameters(PROFILES[name])
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password under today's parameters: verifying against it when a user does not exist costs
+    the same time as a real check, so the answer's timing does not tell which usernames exist. Made on first use,
+    not at import (every web worker and CLI process imports this module)."""
+    key = f"{_hasher.memory_cost}:{_hasher.time_cost}:{_hasher.parallelism}"
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = _hasher.hash("not a password: timing equaliser")
+    return _dummy_hashes[key]
 
 
 def check_new_password(password: str, *, username: str = "", email: str = "") -> str:
@@ -86,7 +113,7 @@ def verify(stored_hash: str | None, password: str) -> tuple[bool, str | None]:
     if len(password) > MAX_LENGTH:
         return False, None
     try:
-        _hasher.verify(stored_hash or _DUMMY_HASH, password)
+        _hasher.verify(stored_hash or _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False, None
     if stored_hash is None:

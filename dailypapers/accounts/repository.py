@@ -22,11 +22,17 @@ from dailypapers.db.schema import api_tokens, comments, invites, sessions, users
 GHOST_ID = "deleted"  # not 16 hex digits: no account's id (secrets.token_hex(8)) can be it
 GHOST_NAME = "[deleted]"  # what pages and the API show as the author of a deleted account's placeholders
 _PEOPLE = users.c.id != GHOST_ID
-_USER_COLUMNS = (users.c.id, users.c.username, users.c.email, users.c.role, users.c.disabled, users.c.created_at)
+_USER_COLUMNS = (
+    users.c.id, users.c.username, users.c.email, users.c.role, users.c.disabled, users.c.created_at,
+    users.c.email_verified_at, users.c.pending_email,
+)  # fmt: skip
 
 
-def _user(row: Any) -> User:
-    return User(row.id, row.username, row.email, row.role, bool(row.disabled), row.created_at)
+def _user(row: Any, prefix: str = "") -> User:
+    m = row._mapping
+    values = [m[prefix + c.name] for c in _USER_COLUMNS]
+    ident, name, email, role, disabled, created, verified_at, pending = values
+    return User(ident, name, email, role, bool(disabled), created, verified_at is not None, pending)
 
 
 # -- users --------------------------------------------------------------------------------------------------------
@@ -73,6 +79,7 @@ def insert_user(conn: Connection, user: User, hashed: str) -> None:
             role=user.role,
             disabled=user.disabled,
             created_at=user.created_at,
+            email_verified_at=user.created_at if user.email_verified else None,
         )
     )
 
@@ -143,8 +150,7 @@ def session_with_user(conn: Connection, session_id: str) -> tuple[Session, User]
         return None
     m = row._mapping
     session = Session(*(m[c] for c in ("id", "user_id", "created_at", "expires_at", "last_seen_at", "user_agent")))
-    user = User(*(m[f"u_{c.name}"] for c in _USER_COLUMNS))
-    return session, User(**{**vars(user), "disabled": bool(user.disabled)})
+    return session, _user(row, "u_")
 
 
 def touch_session(conn: Connection, session_id: str, now: datetime, expires_at: datetime) -> None:
@@ -207,8 +213,7 @@ def token_owner(conn: Connection, token_hash: str) -> tuple[ApiToken, User] | No
         return None
     m = row._mapping
     token = ApiToken(*(m[c.name] for c in _TOKEN_COLUMNS))
-    user = User(*(m[f"u_{c.name}"] for c in _USER_COLUMNS))
-    return token, User(**{**vars(user), "disabled": bool(user.disabled)})
+    return token, _user(row, "u_")
 
 
 def set_token(conn: Connection, user_id: str, token_id: str, **values: Any) -> int:

@@ -13,8 +13,12 @@ A plain hash is enough here (unlike passwords): the secrets are random, not gues
   ``invite`` (an admin's invite code; the default, as a lab instance is invite-only) or ``closed``. With no user
   at all, sign-up is always open: that is how the first admin gets in. Without a valid invite, every refusal is
   the same, so sign-up tells a stranger nothing about who has an account. (Whoever may sign up, in ``open`` mode
-  or with a valid invite, still learns that an address is taken: until sign-up confirms the address by mail,
-  the new account is signed in at once, so the answer cannot be the same.)
+  or with a valid invite, still learns that an address is taken: the new account is signed in at once, so the
+  answer cannot be the same. The address of an account made by the form is unverified until the link mailed to it
+  is opened, :mod:`dailypapers.accounts.recovery`; the owner of an address somebody else signed up with takes that
+  account over by "Forgot password?".) The form also refuses the reserved names of :data:`models.RESERVED`.
+* Wrong passwords are limited per (account, client) and per account from unknown clients, never locking the
+  owner's known browser out (:mod:`dailypapers.accounts.login_limits`).
 * A deleted account's comments that others answered stay as ``[deleted]`` placeholders (their owner becomes
   :data:`repository.GHOST_ID`, a row nobody can sign in as), so the replies of others stay with them.
 """
@@ -26,7 +30,17 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from dailypapers.accounts import repository as repo
-from dailypapers.accounts.models import ROLES, ApiToken, Session, User, check_email, check_token_name, check_username
+from dailypapers.accounts.login_limits import LoginLimits
+from dailypapers.accounts.models import (
+    ROLES,
+    ApiToken,
+    Session,
+    User,
+    check_email,
+    check_signup_username,
+    check_token_name,
+    check_username,
+)
 from dailypapers.accounts.passwords import check_new_password, hash_password, verify
 from dailypapers.db.engine import Database
 from dailypapers.db.schema import users
@@ -51,10 +65,14 @@ def _now() -> datetime:
 class Accounts:
     """Users and what they sign in with, on the configured database."""
 
-    def __init__(self, db: Database, *, signup: str = "invite", session_days: int = 30, invite_days: int = 14):
+    def __init__(
+        self, db: Database, *, signup: str = "invite", session_days: int = 30, invite_days: int = 14,
+        login_limits: LoginLimits | None = None,
+    ):  # fmt: skip
         if signup not in SIGNUP_MODES:
             raise ValueError(f"signup must be one of {', '.join(SIGNUP_MODES)}")
         self.db = db
+        self.login_limits = login_limits or LoginLimits(db)
         self.signup_mode = signup
         self.session_life = timedelta(days=session_days)
         self.invite_life = timedelta(days=invite_days)
@@ -72,9 +90,12 @@ class Accounts:
         self, username: str, email: str, password: str, *, admin: bool = False, invite: str | None = None,
         via_signup: bool = False,
     ) -> User:  # fmt: skip
-        """A new user. ``via_signup``: the public form, which obeys the sign-up mode (and may use ``invite``);
-        the CLI creates users directly. The first user of an instance is always an admin."""
-        name, address = check_username(username), check_email(email)
+        """A new user. ``via_signup``: the public form, which obeys the sign-up mode (and may use ``invite``) and
+        refuses reserved names; the CLI creates users directly. The first user of an instance is always an admin.
+        An account made by an admin (the CLI) or the first one counts its address as verified; one made through the
+        public form must open the link mailed to it (:mod:`dailypapers.accounts.recovery`)."""
+        name = check_signup_username(username) if via_signup else check_username(username)
+        address = check_email(email)
         check_new_password(password, username=name, email=address)
         hashed = hash_password(password)  # before the transaction: hashing takes ~50 ms and holds no lock
         now = _now()
@@ -94,7 +115,8 @@ class Accounts:
             clash = repo.taken(conn, name, address)
             if clash:
                 raise Conflict(f"That {clash} is taken; choose another one.")
-            user = User(secrets.token_hex(8), name, address, "admin" if admin or first else "member", False, now)
+            role = "admin" if admin or first else "member"
+            user = User(secrets.token_hex(8), name, address, role, False, now, email_verified=first or not via_signup)
             repo.insert_user(conn, user, hashed)
             if invited and not repo.use_invite(conn, secret_hash(invite or ""), user.id, now):
                 raise Forbidden(BAD_INVITE)  # taken by a sign-up that committed first: this one rolls back
@@ -108,18 +130,36 @@ class Accounts:
             raise NotFound(f"There is no user '{username[:100]}'.")
         return found[0]
 
+    def by_id(self, user_id: str) -> User | None:
+        """The user with this id as stored now (a page shows what a form just changed), or None."""
+        with self.db.read() as conn:
+            return repo.user_by_id(conn, user_id)
+
     def list_users(self) -> list[User]:
         with self.db.read() as conn:
             return repo.list_users(conn)
 
-    def authenticate(self, login: str, password: str) -> User:
+    def authenticate(
+        self, login: str, password: str, *, client: str = "", device: tuple[str, str] | None = None
+    ) -> User:
         """The user with this username or email and password; :class:`Forbidden` otherwise (one message for an
         unknown user and a wrong password, and the same time spent on both). A hash with outdated parameters is
-        replaced by a fresh one."""
+        replaced by a fresh one.
+
+        Wrong passwords are limited per (account, ``client``) and per account from unknown clients
+        (:mod:`dailypapers.accounts.login_limits`, :class:`RateLimited` past either). ``client``: the client's
+        address; ``device``: ``(user id, device id)`` of the client's known-device cookie, if any. A device known
+        to the account counts by itself: strangers' guesses never lock the owner's browser out."""
+        typed = (login or "").strip().lower()[:300]
         with self.db.read() as conn:
-            found = repo.user_by_login(conn, (login or "").strip().lower()[:300])
+            found = repo.user_by_login(conn, typed)
+        account = found[0].id if found else "name:" + typed  # username and email of one account: one limit
+        known = found is not None and device is not None and device[0] == found[0].id
+        who = f"device:{device[1]}" if known and device else f"address:{client}"
+        self.login_limits.check(account, who, known=known)
         ok, fresh = verify(found[1] if found else None, password or "")
         if not found or not ok:
+            self.login_limits.failed(account, who, known=known)
             raise Forbidden(WRONG_LOGIN)
         user = found[0]
         if user.disabled:

@@ -33,6 +33,7 @@ from dailypapers.db.schema import collection_items, collections, papers, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
 from dailypapers.papers.hidden import not_hidden
 from dailypapers.papers.models import checked_text
+from dailypapers.papers.text import free_text, name_text
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
@@ -72,14 +73,16 @@ class Item(NamedTuple):
 
 
 def clean_name(value: object) -> str:
-    name = checked_text(value, "A collection's name", MAX_NAME)
+    # NFKC and no bidi/invisible characters: a name shows in lists, feeds and digests (issue 21 #16)
+    name = checked_text(name_text(value) if isinstance(value, str) else value, "A collection's name", MAX_NAME)
     if not name:
         raise BadInput(f"A collection needs a name (1 to {MAX_NAME} characters).")
     return name
 
 
 def clean_description(value: object) -> str:
-    return checked_text(value, "A collection's description", MAX_DESCRIPTION)
+    return checked_text(free_text(value) if isinstance(value, str) else value, "A collection's description",
+                        MAX_DESCRIPTION)  # fmt: skip
 
 
 def clean_note(value: object) -> str:

@@ -32,6 +32,7 @@ from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import comments, papers, users
 from dailypapers.errors import BadInput, Conflict, Forbidden, NotFound
 from dailypapers.papers.models import strip_controls
+from dailypapers.papers.text import free_text
 
 MAX_BODY = 5000
 MAX_REASON = 500
@@ -108,6 +109,7 @@ def check_body(body: str) -> str:
     :data:`MAX_BODY` characters, else :class:`BadInput` saying so."""
     if not isinstance(body, str):
         raise BadInput("A comment must be text.")
+    body = free_text(body)  # NFC, no bidi overrides or zero-width characters (issue 21 #16)
     lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     text = "\n".join(strip_controls(line).rstrip() for line in lines).strip()  # keep newlines: Markdown needs them
     if not text:

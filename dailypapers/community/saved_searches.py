@@ -42,6 +42,7 @@ from dailypapers.db.schema import saved_searches, users
 from dailypapers.errors import BadInput, Conflict, NotFound
 from dailypapers.papers.models import Filters, Paper, checked_text
 from dailypapers.papers.store.terms import is_long, query_terms, words
+from dailypapers.papers.text import name_text
 from dailypapers.search.fusion import fuse, gather, papers_of
 from dailypapers.search.service import Search
 from dailypapers.search.vectors.static import STATIC_MODEL_NAME
@@ -208,7 +209,8 @@ class SavedSearches:
         text = checked_text(query, "A saved query", self.search.max_query_length)
         if not text:
             raise BadInput("A saved search needs a query.")
-        label = checked_text(name or "", "A saved search's name", MAX_NAME) or default_name(text)
+        named = name_text(name) if isinstance(name, str) else name  # no bidi/invisible text into digests (#16)
+        label = checked_text(named or "", "A saved search's name", MAX_NAME) or default_name(text)
         stored_filters = filters_to_json(check_filters(filters))
         with self.db.write() as conn:
             owner = select(users.c.id).where(users.c.id == user_id).with_for_update()

@@ -14,6 +14,9 @@ share a transaction; instead the submission row is written only after the import
 paper this submission added is deleted again if either step fails. Everything from the check for a duplicate to
 the submission row happens while holding the gate, so two submissions of the same paper cannot race.
 
+The HTML form submits through :attr:`Submissions.pending` (:mod:`.pending_submissions`), which runs the same
+:meth:`Submissions.submit` in a thread and answers "being checked" when arXiv is slow.
+
 Links: ``paper_links`` holds per-field overrides (NULL: none). The effective link is the override, else the one
 found in the abstract; saving an empty field removes the override.
 """
@@ -24,6 +27,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -42,6 +46,7 @@ from dailypapers.papers.sources.arxiv_api import ArxivQueryError, arxiv_id_looku
 from dailypapers.papers.sources.base import IngestReport, Record, SourceError
 
 from .arxiv_gate import ArxivGate
+from .pending_submissions import PendingSubmissions
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +157,11 @@ class Submissions:
         return datetime.now(self.zone).date()
 
     # -- submitting -----------------------------------------------------------------------------------------------
+    @cached_property
+    def pending(self) -> PendingSubmissions:
+        """Submissions that answer at once, "being checked" while arXiv is slow (the HTML form's way)."""
+        return PendingSubmissions(self.db, self.submit)
+
     def submit(self, text: str, user_id: str) -> SubmitResult:
         """Bring the paper ``text`` names to today's list as submitted by ``user_id`` (see the module docstring).
 

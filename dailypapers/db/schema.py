@@ -119,6 +119,8 @@ users = Table(
     Column("role", Text, nullable=False),  # "admin" or "member"
     Column("disabled", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("email_verified_at", UtcDateTime),  # when a link mailed to the address was opened (issue 21 #11)
+    Column("pending_email", Text),  # a new address waiting for its verification link
 )
 
 sessions = Table(
@@ -348,6 +350,49 @@ outbox = Table(  # every email, recorded before it is sent; (subscription_id, ki
     Column("sent_at", UtcDateTime),
 )
 
+topic_points = Table(  # a paper's point on the topic map (issue 24; derived by the `map` job)
+    "topic_points",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("cluster", Integer, nullable=False, index=True),
+    Column("generation", Integer, nullable=False),
+    Column("placed", Text, nullable=False),  # "fit" (with the whole layout) or "near" (by its neighbours)
+    Column("day", Text, nullable=False, default=""),  # the day it entered the list, YYYY-MM-DD
+    Column("category", Text, nullable=False, default=""),  # its primary category
+)
+
+topic_clusters = Table(  # a cluster of the current layout, its label terms (class-based tf-idf) and size
+    "topic_clusters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False),
+    Column("terms", Text, nullable=False),  # "; "-separated, most distinctive first
+    Column("size", Integer, nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+)
+
+paper_summaries = Table(  # a paper's key sentence ("In one sentence"); a row means its key phrases are done
+    "paper_summaries",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("sentence", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("text_hash", Text, nullable=False),
+    Column("day", Text, nullable=False, default=""),
+    Column("computed_at", UtcDateTime, nullable=False),
+)
+
+paper_keyphrases = Table(  # a paper's key phrases in rank order
+    "paper_keyphrases",
+    metadata,
+    Column("paper_pk", ForeignKey("papers.pk", ondelete="CASCADE"), primary_key=True),
+    Column("rank", Integer, primary_key=True, autoincrement=False),
+    Column("phrase", Text, nullable=False, index=True),
+)
+
 # db copy: plain tables in write order (a parent before the tables that reference it); papers and embeddings
 # are copied by the paper stores. rate_limits is not copied: counters of a few minutes mean nothing elsewhere.
 COPY_ORDER: tuple[Table, ...] = (
@@ -356,7 +401,10 @@ COPY_ORDER: tuple[Table, ...] = (
     paper_feedback, interests, feed_tokens, saved_searches, subscriptions, outbox,
 )  # fmt: skip
 # taste_models: a per-user cache, rebuilt from votes, collections and feedback when missing.
-NOT_COPIED: tuple[Table, ...] = (rate_limits, taste_models)
+# topic_points, topic_clusters, paper_summaries, paper_keyphrases: derived by the `map` and `keyphrases` jobs.
+NOT_COPIED: tuple[Table, ...] = (
+    rate_limits, taste_models, topic_points, topic_clusters, paper_summaries, paper_keyphrases,
+)  # fmt: skip
 STORE_OWNED: tuple[Table, ...] = (papers, authors, paper_authors)
 PAPER_KEYED: dict[str, str] = {
     t.name: "paper_pk"

@@ -1,9 +1,15 @@
-"""The demo corpus that ships with the package: 298 real machine-learning papers (title and abstract only).
+"""The demo corpus that ships with the package: 298 real machine-learning papers with their arXiv records.
+
+Each line has the title and abstract, and the arXiv facts found for it on public pages: ``id`` (289 papers),
+``authors`` (288), ``categories`` (201, the primary first) and ``published`` (the first-submission day, 252); a
+field is ``null`` where nothing was found (nothing was guessed), and such a paper gets the ``dp-`` id derived from
+its title and no author or category links.
 
 ``dailypapers init --demo`` (and ``make run``) imports :data:`DEMO_CORPUS` into an empty database, spread over the
 last :data:`DEMO_WEEKDAYS` weekdays (:func:`demo_days`), so that a newcomer's first page has days, weeks and
-previous/next links to follow. The spread is the demo's own choice: the corpus has no dates. A file named by
-``DAILYPAPERS_DEMO_CORPUS`` is imported the same way (:func:`import_demo`).
+previous/next links to follow. The spread is the demo's own choice: ``published`` is when a paper appeared on
+arXiv (shown and filtered on, see ``Paper.display_date``), the spread day is when it joined this library's list.
+A file named by ``DAILYPAPERS_DEMO_CORPUS`` is imported the same way (:func:`import_demo`).
 """
 
 from __future__ import annotations

@@ -102,6 +102,24 @@ def mail_deliver(lib: Library) -> Counts:
     return counts
 
 
+def topic_map(lib: Library) -> Counts:
+    """Place new papers on the topic map by their neighbours (the whole layout the first time)."""
+    return lib.topics.update_map()
+
+
+def topic_map_full(lib: Library) -> Counts:
+    """Compute the whole topic map again: layout, clusters and labels (a new generation)."""
+    return lib.topics.update_map(full=True)
+
+
+def keyphrases(lib: Library) -> Counts:
+    """Extract the key phrases and key sentence of papers that have none (or whose text changed), at most
+    :data:`~dailypapers.topics.service.PHRASES_PER_RUN` a run (a backlog is worked off by the next runs)."""
+    from dailypapers.topics.service import PHRASES_PER_RUN
+
+    return lib.topics.update_phrases(limit=PHRASES_PER_RUN)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -115,6 +133,10 @@ JOBS: dict[str, Job] = {
         # would find it held
         Job("mail.deliver", "deliver due email: retries, and mail a stopped sender left", "mail.deliver",
             mail_deliver),
+        # "map" and "map.full" share a lock: a recomputation and a placement never interleave.
+        Job("map", "place new papers on the topic map (the whole map the first time)", "map", topic_map),
+        Job("map.full", "compute the whole topic map again (layout, clusters, labels)", "map", topic_map_full),
+        Job("keyphrases", "key phrases and key sentence of new and changed papers", "keyphrases", keyphrases),
     )
 }  # fmt: skip
 

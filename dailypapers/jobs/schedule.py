@@ -28,6 +28,9 @@ DEFAULT_SCHEDULE = (
     "ingest.announcements=15 * * * *; ingest.oai=0 3 * * *; ingest.arxiv=0 4 * * *; index.embed=*/10 * * * *"
     "; digest.send=5 * * * *"  # hourly: each subscriber has a send hour of their own, in their own time zone
     "; mail.deliver=*/5 * * * *"  # retries (first after DAILYPAPERS_MAIL_BACKOFF = 300 s) go out within 5 minutes
+    # the topic map (docs/topics.md): new papers placed by their neighbours hourly (seconds), the whole map again
+    # on Sunday nights (minutes), the new papers' key phrases hourly
+    "; map=20 * * * *; map.full=30 2 * * 0; keyphrases=25 * * * *"
 )
 
 

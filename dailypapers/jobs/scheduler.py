@@ -68,16 +68,18 @@ def run_now(
         run_id = runs.claim(name, slot=slot, attempt=attempt, trigger=trigger, now=clock())
         if run_id is None:
             return Outcome(name, "taken")
-        log.info("job %s started (%s%s)", name, trigger, f", slot {slot.isoformat()}" if slot else "")
+        event = {"job": name, "run_id": run_id, "trigger": trigger}  # the fields of a JSON log line
+        where = f", slot {slot.isoformat()}" if slot else ""
+        log.info("job %s started (%s%s)", name, trigger, where, extra={**event, "event": "started"})
         counts: Counts = {}
         try:
             counts = job.fn(lib) or {}
         except Exception as exc:
-            log.exception("job %s failed", name)
+            log.exception("job %s failed", name, extra={**event, "event": "failed"})
             error = "".join(traceback.format_exception_only(exc)).strip()
             runs.finish(run_id, "failed", counts=counts, error=error, now=clock())
         else:
-            log.info("job %s done: %s", name, counts)
+            log.info("job %s done: %s", name, counts, extra={**event, "event": "done", "counts": counts})
             runs.finish(run_id, "ok", counts=counts, now=clock())
     return Outcome(name, "ran", runs.get(run_id))
 
@@ -166,6 +168,11 @@ class Scheduler:
         """When each scheduled job's next slot begins."""
         now = now or self.clock()
         return {e.job: e.next_after(now) for e in self.entries}
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread :meth:`start` started still ticks (what ``/readyz`` asks)."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> Scheduler:
         """Tick in a daemon thread until :meth:`stop`."""

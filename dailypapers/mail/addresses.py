@@ -14,6 +14,9 @@ refuses, each with a sentence saying what is wrong:
 * a non-ASCII local part (``ü@example.org``). Decision: no SMTPUTF8 (RFC 6531). Such addresses need every relay
   on the way to speak SMTPUTF8, and their local parts are where look-alike letters (Cyrillic "а" for Latin "a")
   hide; refusing them costs almost nobody and keeps every stored address plain ASCII;
+* RFC 2047 encoded words (``=?utf-8?q?ann?=@example.org``): a header decoder turns them into another address
+  (``ann@example.org``), so one mailbox would have many spellings, each earning its own confirmation mail
+  (issue 21 #17); nobody types one on purpose;
 * quoted local parts, IP-literal domains and single-label or special-use domains (``localhost``, ``.test``),
   via email-validator's syntax rules (no DNS lookup: ``check_deliverability=False``, never slow at run time).
 
@@ -65,6 +68,8 @@ def check_address(raw: str) -> str:
         raise BadInput("An email address needs an @ between the name and the domain (ann@example.org).")
     if text.count("@") > 1:
         raise BadInput("An email address has exactly one @; this one has several.")
+    if "=?" in text:
+        raise BadInput("An email address cannot contain an encoded word (=?…?=); type the address itself.")
     local, _, _domain = text.partition("@")
     if not local.isascii():
         raise BadInput(
@@ -81,6 +86,12 @@ def check_address(raw: str) -> str:
     if len(address) > MAX_ADDRESS:
         raise BadInput(f"That email address is too long (at most {MAX_ADDRESS} characters once encoded).")
     return address
+
+
+def mailbox(raw: str) -> str:
+    """The mailbox ``raw`` reaches, as one key for every spelling of it: :func:`check_address`, lower-cased (every
+    real server treats ``ANN@`` and ``ann@`` as one mailbox). Limits per mailbox count on this."""
+    return check_address(raw).lower()
 
 
 def _refuse_invisible(text: str) -> None:

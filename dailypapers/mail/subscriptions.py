@@ -39,7 +39,7 @@ from dailypapers.db.engine import Database
 from dailypapers.db.ids import sortable_id
 from dailypapers.db.schema import outbox, subscriptions
 from dailypapers.errors import BadInput, Conflict, NotFound
-from dailypapers.mail.addresses import check_address
+from dailypapers.mail.addresses import check_address, mailbox
 from dailypapers.mail.links import PURPOSES, BadLink, Links, Purpose
 from dailypapers.mail.preferences import (
     DEFAULT_SECTIONS,
@@ -191,12 +191,19 @@ class Subscriptions:
         return _subscription(row) if row else None
 
     def for_user(self, user_id: str) -> Subscription | None:
-        """The subscription a signed-in user made (the newest, if several). Never matched by email: an account's
-        address is not verified, so it must not open somebody else's subscription."""
+        """The subscription of a signed-in user (the newest, if several): one linked to the account, which happens
+        only once the account has proven the mailbox (issue 21 #12). Never matched by email."""
         query = select(subscriptions).where(subscriptions.c.user_id == user_id)
         with self.db.read() as conn:
             row = conn.execute(query.order_by(subscriptions.c.updated_at.desc(), subscriptions.c.id.desc())).first()
         return _subscription(row) if row else None
+
+    def claim(self, email: str, user_id: str) -> bool:
+        """Make the subscription of ``email`` the account ``user_id``'s: the caller has just seen that account prove
+        the mailbox (a verification or reset link mailed to it was opened). Whether there was one to claim."""
+        query = update(subscriptions).where(func.lower(subscriptions.c.email) == email.lower())
+        with self.db.write() as conn:
+            return bool(conn.execute(query.values(user_id=user_id)).rowcount)
 
     def active(self) -> list[Subscription]:
         """Every confirmed subscription (the digest's recipients), oldest first."""
@@ -230,7 +237,7 @@ class Subscriptions:
         now = now or datetime.now(UTC)
         with self.db.write() as conn:
             sub, mail = self._start(conn, address, user_id, prefs, now)
-            if self._mailed_recently(conn, sub.id, now):
+            if self._mailed_recently(conn, sub.email, now):
                 mail = None
         if mail is not None:
             self._send(sub, mail, now)
@@ -273,13 +280,17 @@ class Subscriptions:
         conn.execute(update(t).where(t.c.id == sub.id).values(**_columns(changes)))
         return sub, "confirm"
 
-    def _mailed_recently(self, conn: Connection, subscription_id: str, now: datetime) -> bool:
+    def _mailed_recently(self, conn: Connection, address: str, now: datetime) -> bool:
+        """Whether the mailbox of ``address`` got a confirmation (or "already subscribed") mail within the hour.
+        Counted on the mailbox (the outbox's recipient, case-blind), not on one subscription's row: spellings of
+        one address must not each earn a mail (issue 21 #17)."""
         o = outbox
         query = (
             select(func.count())
             .select_from(o)
-            .where(o.c.subscription_id == subscription_id, o.c.kind == "confirm", o.c.created_at > now - RESEND_AFTER)
-        )
+            .where(func.lower(o.c.recipient) == mailbox(address), o.c.kind == "confirm",
+                   o.c.created_at > now - RESEND_AFTER)
+        )  # fmt: skip
         return int(conn.execute(query).scalar_one()) > 0
 
     def _send(self, sub: Subscription, mail: str, now: datetime) -> None:

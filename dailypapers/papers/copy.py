@@ -46,6 +46,7 @@ COPIED_TABLES = {
     "embeddings": "per model, re-keyed by paper id",
     **{t.name: "table-driven, rows as they are" for t in COPY_ORDER},
     **{t.name: "not copied (short-lived counters, caches rebuilt on use)" for t in NOT_COPIED},
+    "keyword_index": "not copied (SQLite's record of its tantivy index: the target builds its own)",
 }
 UNCOMPARED = ("authors", "embeddings", *(t.name for t in NOT_COPIED))  # embeddings: compared per model instead
 

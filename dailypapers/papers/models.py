@@ -226,6 +226,7 @@ class Filters:
         return any(v is not None for v in values)
 
 
+_URL_FIELDS = ("abs_url", "pdf_url", "code_url", "project_url")
 _TEXT_FIELDS = ("comment", "journal_ref", "doi", "abs_url", "pdf_url", "code_url", "project_url", "primary_category")
 
 
@@ -284,6 +285,9 @@ def make_paper(
     if not abstract_s:
         raise InvalidRecord("missing abstract")
     pid, id_version = _paper_id(arxiv_id, title_s)
+    for key in _URL_FIELDS:  # a source's "link" that is no web address (javascript:, an OAI guid) is dropped
+        if fields.get(key) is not None and not str(fields[key]).strip().lower().startswith(("https://", "http://")):
+            del fields[key]
     version = fields.pop("version", None) or id_version
     if version is not None:
         version = _bounded_int(version, "version", 1, MAX_VERSION)

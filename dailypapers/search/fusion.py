@@ -30,6 +30,8 @@ import numpy as np
 
 from dailypapers.papers.models import Filters, Paper
 from dailypapers.papers.store.base import Hit, Store
+from dailypapers.search import timing
+from dailypapers.search.keyword import KeywordEngine
 from dailypapers.search.vectors.base import VectorIndex
 
 K = TypeVar("K", bound=Hashable)
@@ -92,29 +94,45 @@ def gather(
     vectors: VectorIndex | None = None,
     query_vector: np.ndarray | Callable[[], np.ndarray] | None = None,
     vector_depth: int = 0,
+    keywords: KeywordEngine | None = None,
 ) -> Candidates:
     """The keyword candidates of ``text`` (``keyword_depth`` of them; 0: none) and the ``vector_depth`` papers
-    nearest to ``query_vector`` (none without ``vectors`` and ``query_vector``), all passing ``filters``.
+    nearest to ``query_vector`` (none without ``vectors`` and ``query_vector``), all passing ``filters``. The keyword
+    candidates come from ``keywords`` (the search service's engine: tantivy on SQLite), else the store's own index.
 
     With both halves, the keyword query runs in a pool thread — in the database, which releases the GIL — while
     this thread searches the vector index, after computing the query vector when ``query_vector`` is a function
     (embedding a text takes milliseconds: the keyword half runs meanwhile)."""
-    keyword = store.keyword_search if keyword_depth > 0 else None
+    search = keywords.search if keywords is not None else store.keyword_search
+    keyword = _timed_keyword(search) if keyword_depth > 0 else None
     if vectors is None or query_vector is None or vector_depth <= 0:
         return Candidates(keyword=keyword(text, keyword_depth, filters) if keyword else [])
     pending = _POOL.submit(keyword, text, keyword_depth, filters) if keyword else None
     try:
-        point = query_vector() if callable(query_vector) else query_vector
-        dense = vectors.search(point, vector_depth, filters)
+        with timing.timed("embedding"):
+            point = query_vector() if callable(query_vector) else query_vector
+        with timing.timed("vector"):
+            dense = vectors.search(point, vector_depth, filters)
     finally:  # never leave the keyword half running on its own
         sparse = pending.result() if pending is not None else []
     return Candidates(keyword=sparse, vector=dense)
 
 
+def _timed_keyword(search: Callable[[str, int, Filters], list[Hit]]) -> Callable[[str, int, Filters], list[Hit]]:
+    """A keyword search, timed as the ``keyword`` step (:mod:`dailypapers.search.timing`)."""
+
+    def timed(text: str, depth: int, filters: Filters) -> list[Hit]:
+        with timing.timed("keyword"):
+            return search(text, depth, filters)
+
+    return timed
+
+
 def fuse(rankings: Sequence[Sequence[int]], *, k: int, long_text: bool, pinned: int | None = None) -> Ranked:
     """(keyword, vector) rankings fused by :func:`reciprocal_rank_fusion` with the weights of
     :func:`fusion_weights`; ``pinned`` (the paper a query names by id or exact title) first, above every score."""
-    fused = reciprocal_rank_fusion(rankings, k=k, weights=fusion_weights(long_text))
+    with timing.timed("fusion"):
+        fused = reciprocal_rank_fusion(rankings, k=k, weights=fusion_weights(long_text))
     if pinned is not None:
         top = fused[0][1] + 1.0 if fused else 1.0
         fused = [(pinned, top)] + [(pk, s) for pk, s in fused if pk != pinned]

@@ -20,8 +20,10 @@ from dailypapers.errors import BadInput
 from dailypapers.papers.models import Filters, Paper, parse_arxiv_id
 from dailypapers.papers.store.base import Hit, Store
 from dailypapers.papers.store.terms import is_long, query_terms
+from dailypapers.search import timing
 from dailypapers.search.fusion import Candidates, fuse, gather, papers_of
 from dailypapers.search.highlight import highlight
+from dailypapers.search.keyword import KeywordEngine
 from dailypapers.search.vectors.base import VectorIndex
 
 MODES = ("hybrid", "keyword", "semantic")
@@ -91,6 +93,7 @@ def _candidates(
     filters: Filters,
     mode: str,
     candidates: int,
+    keywords: KeywordEngine | None,
 ) -> Candidates:
     """The rankings ``mode`` asks for: keyword (not in ``semantic`` mode) and vector (not in ``keyword`` mode, nor
     without an index and a model), the vector half asking fewer under a filter (:data:`FILTERED_VECTOR_CANDIDATES`)."""
@@ -104,6 +107,7 @@ def _candidates(
         vectors=vectors if semantic else None,
         query_vector=(lambda: embed(query)) if embed is not None else None,
         vector_depth=wanted,
+        keywords=keywords,
     )
 
 
@@ -119,8 +123,10 @@ def hybrid_search(
     page_size: int = 20,
     candidates: int = 100,
     rrf_k: int = 60,
+    keywords: KeywordEngine | None = None,
 ) -> SearchPage:
-    """Rank papers for ``query``. ``embed`` turns text into a query vector; without it search is keyword-only."""
+    """Rank papers for ``query``. ``embed`` turns text into a query vector; without it search is keyword-only.
+    ``keywords`` ranks by keywords (default: the store's own index)."""
     if mode not in MODES:
         raise BadInput(f"mode must be one of {', '.join(MODES)}")
     if page < 1 or page_size < 1:
@@ -129,7 +135,22 @@ def hybrid_search(
     result = SearchPage(query=query, mode=mode, filters=filters, page=page, page_size=page_size, total=0)
     if not query:
         return result
-    found = _candidates(store, vectors, embed, query, filters, mode, candidates)
+    with timing.timed(f"search:{mode}"):
+        return _ranked(result, store, vectors, embed, candidates, rrf_k, keywords)
+
+
+def _ranked(
+    result: SearchPage,
+    store: Store,
+    vectors: VectorIndex | None,
+    embed: Callable[[str], np.ndarray] | None,
+    candidates: int,
+    rrf_k: int,
+    keywords: KeywordEngine | None,
+) -> SearchPage:
+    """``result`` (a page of a non-empty query) filled with its ranked, highlighted papers."""
+    query, filters, mode, page, page_size = result.query, result.filters, result.mode, result.page, result.page_size
+    found = _candidates(store, vectors, embed, query, filters, mode, candidates, keywords)
     rankings = found.rankings()
     pinned = pinned_paper(store, query, filters)
     long_text = is_long(query)

@@ -16,7 +16,10 @@ positive is the reason ("similar to <title>, which you upvoted"); the label come
 Candidates are the papers added in the ``recommend_days`` up to the newest day that has papers, not hidden, and
 not already among the user's signals. Their embedding matrix is kept per process (:class:`Window`) and rebuilt when
 the newest day or the vector index's size changes (checked at most every :data:`FRESH_CHECK_S` seconds), so a
-request is a few matrix products: ~1 ms at 100k papers (``python -m bench.recommend``).
+request is a few matrix products (``python -m bench.recommend``). Building it reads the window's keys with one
+store query and their vectors straight from the vector index (the SQLite backend's row-aligned, memory-mapped
+vector file of the current index generation, shared by every process through the page cache), not one embedding
+query per paper: the first call at 100k candidates went from ~9.7 s to the numbers in docs/recommendations.md.
 
 Cold start (no positive with a vector): the window's trending papers that match the user's interests — a keyword
 search among recent papers ("matches your interest 'diffusion'"), or one of their categories ("trending in
@@ -89,12 +92,21 @@ class Interests:
         return not (self.categories or self.keywords or self.paper_ids)
 
 
-def centred(v: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+def centred(v: np.ndarray, centre: np.ndarray | None, *, inplace: bool = False) -> np.ndarray:
     """Rows of ``v`` minus ``centre`` (the corpus mean), scaled to unit length: cosines between papers then
-    measure what sets them apart, not the direction every MiniLM embedding shares (the eval: +0.08 nDCG@10)."""
-    out = v - centre if centre is not None else v.copy()
-    out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
-    return out.astype(np.float32)
+    measure what sets them apart, not the direction every MiniLM embedding shares (the eval: +0.08 nDCG@10).
+    ``inplace``: ``v`` (float32) is overwritten and returned, no copy of a large window is made."""
+    if inplace and v.dtype == np.float32:
+        out = v
+        if centre is not None:
+            out -= centre.astype(np.float32)
+    else:
+        out = (v - centre if centre is not None else v.copy()).astype(np.float32)
+    if out.ndim == 2:  # row norms without a temporary the size of the matrix (100k x 384 float32: 150 MB)
+        out /= np.maximum(np.sqrt(np.einsum("ij,ij->i", out, out)), 1e-12)[:, None]
+    else:
+        out /= max(float(np.linalg.norm(out)), 1e-12)
+    return out
 
 
 def blend_scores(
@@ -130,13 +142,11 @@ def label_for(score: float) -> str:
 
 @dataclass
 class Window:
-    """The recent candidates: keys, the day each was added (ordinal), their categories and embedding matrix."""
+    """The recent candidates: their keys (newest first) and embedding matrix."""
 
     key: tuple[str, date | None, int]
     start: date | None
     pks: np.ndarray
-    days: np.ndarray
-    categories: list[tuple[str, ...]]
     matrix: np.ndarray  # the candidates' embeddings, centred on their mean and unit length (:func:`centred`)
     centre: np.ndarray | None = None
     checked: float = 0.0
@@ -180,50 +190,46 @@ class Recommender:
             return held
 
     def _build(self, key: tuple[str, date | None, int]) -> Window:
-        model, newest, _ = key
+        newest = key[1]
         if newest is None:
-            return Window(key, None, np.zeros(0, np.int64), np.zeros(0, np.int64), [], np.zeros((0, 0), np.float32))
-        start = newest - timedelta(days=self.days - 1)
-        listed = self.store.papers_added_between(start, newest)
-        return self._matrix_of(key, start, listed, model)
+            return Window(key, None, np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+        return self._matrix_of(key, newest - timedelta(days=self.days - 1), newest)
 
-    def _matrix_of(self, key: tuple[str, date | None, int], start: date, listed: list[Paper], model: str) -> Window:
-        rows, pks, days, cats = [], [], [], []
-        for paper in listed:
-            vector = self.store.get_embedding(model, int(paper.pk or 0)) if paper.pk is not None else None
-            if vector is None:
-                continue  # not embedded yet: a candidate once the index has it (the key changes then)
-            rows.append(vector)
-            pks.append(int(paper.pk or 0))
-            days.append((paper.added_at or start).toordinal())
-            cats.append(tuple(paper.categories))
-        if not rows:
-            return Window(key, start, np.zeros(0, np.int64), np.zeros(0, np.int64), [], np.zeros((0, 0), np.float32))
-        raw = np.vstack(rows).astype(np.float32)
+    def _matrix_of(self, key: tuple[str, date | None, int], start: date, newest: date) -> Window:
+        """The papers added from ``start`` to ``newest`` that are shown, with their vectors read from the vector
+        index (:meth:`~dailypapers.search.vectors.base.VectorIndex.vectors`): one query for the keys, one read of
+        the index's rows, instead of a paper and an embedding query per candidate (9.7 s at 100k candidates)."""
+        shown = self.store.filter_pks(Filters(added_since=start, added_until=newest))
+        pks = np.sort(np.fromiter(shown, np.int64, len(shown)))[::-1]  # newest first, as the day lists are
+        found, raw = self.vectors().vectors(pks)  # a paper not embedded yet is left out until the index has it
+        if found.size == 0:
+            return Window(key, start, np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
         centre = raw.mean(axis=0)
-        matrix = centred(raw, centre)
-        return Window(key, start, np.asarray(pks, np.int64), np.asarray(days, np.int64), cats, matrix, centre)
+        return Window(key, start, found, centred(raw, centre, inplace=True), centre)
 
-    def _candidates(self, since: date | None) -> Window:
+    def _candidates(self, since: date | None) -> tuple[Window, np.ndarray | None]:
+        """The candidates for ``since``, and when it cuts into the window, the mask of those added since."""
         window = self.window()
-        if since is None or window.start is None or since >= window.start:
-            return window
-        newest = window.key[1]  # an older start than the window's: a one-off set of candidates
-        assert newest is not None
-        return self._matrix_of(window.key, since, self.store.papers_added_between(since, newest), window.key[0])
+        newest = window.key[1]
+        if since is None or window.start is None or newest is None:
+            return window, None
+        if since < window.start:  # an older start than the window's: a one-off set of candidates
+            return self._matrix_of(window.key, since, newest), None
+        if since == window.start:
+            return window, None
+        recent = self.store.filter_pks(Filters(added_since=since, added_until=newest))
+        return window, np.isin(window.pks, np.fromiter(recent, np.int64, len(recent)))
 
     # -- picks --------------------------------------------------------------------------------------------------
     def picks(self, user_id: str, *, limit: int = 20, since: date | None = None) -> list[Pick]:
         """Up to ``limit`` recent papers for ``user_id``, best first; ``since``: only papers added on or after that
         day (default: the last ``recommend_days`` days that have papers)."""
         limit = max(0, min(int(limit), 200))
-        window = self._candidates(since)
+        window, since_mask = self._candidates(since)
         if limit == 0 or window.pks.size == 0:
             return []
         taste = self.tastes.get(user_id)
-        mask = np.ones(window.pks.size, dtype=bool)
-        if since is not None:
-            mask &= window.days >= since.toordinal()
+        mask = np.ones(window.pks.size, dtype=bool) if since_mask is None else since_mask
         signals = taste.positives + taste.negatives + taste.pending
         if signals:
             mask &= ~np.isin(window.pks, np.asarray(signals, np.int64))

@@ -16,7 +16,14 @@ import numpy as np
 from dailypapers.errors import BadInput
 from dailypapers.papers.models import Filters, Paper
 from dailypapers.papers.store.base import Store
+from dailypapers.papers.store.consistency import (
+    SAMPLE,
+    KeywordIndexCheck,
+    check_store_keywords,
+    rebuild_store_keywords,
+)
 from dailypapers.search.hybrid import SearchPage, hybrid_search
+from dailypapers.search.keyword import KeywordEngine, open_keyword_engine
 from dailypapers.search.similar import similar_papers
 from dailypapers.search.vectors.base import VectorIndex
 from dailypapers.search.vectors.embedder import Embedder
@@ -38,8 +45,10 @@ class Search:
         candidates: int = 100,
         rrf_k: int = 60,
         embed_batch: int = 64,
+        keyword_dir: Path | None = None,
     ) -> None:
         self.store = store
+        self.keyword_dir = keyword_dir or vector_dir.parent / "keyword"  # beside the vector index
         self._embedder = embedder
         self.vector_dir = vector_dir
         self.max_query_length, self.page_size, self.candidates, self.rrf_k = (
@@ -64,6 +73,11 @@ class Search:
     def _vector_index(self) -> VectorIndex:
         """The vector index of the store's backend, not loaded yet: a rebuild never reads the old one."""
         return open_vector_index(self.store, self.vector_dir, self.embedder.name, self.embedder.dim)
+
+    @cached_property
+    def keywords(self) -> KeywordEngine:
+        """The keyword engine: tantivy in the data folder on SQLite, ``tsvector`` on PostgreSQL."""
+        return open_keyword_engine(self.store, self.keyword_dir)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
@@ -92,6 +106,7 @@ class Search:
             page_size=page_size or self.page_size,
             candidates=self.candidates,
             rrf_k=self.rrf_k,
+            keywords=self.keywords,
         )
 
     def similar(self, paper: Paper, k: int = 10) -> list[tuple[Paper, float]]:
@@ -99,7 +114,9 @@ class Search:
         return similar_papers(self.store, self.vectors, paper, k)
 
     def update_index(self, *, progress: bool | None = None) -> int:
-        """Embed papers that are new or changed and add them to the vector index; return how many."""
+        """Bring the keyword index in step with the store, then embed papers that are new or changed and add them to
+        the vector index; return how many were embedded. Both indexes are derived: one step keeps them in step."""
+        self.keywords.update(progress=progress)
         return update_index(self.store, self.embedder, self._vector_index, batch=self.embed_batch, progress=progress)
 
     def prune_other_models(self) -> dict[str, int]:
@@ -113,10 +130,44 @@ class Search:
         return deleted
 
     def rebuild_index(self) -> int:
-        """Rebuild the vector index from stored embeddings (computing missing ones); return its size."""
+        """Rebuild the keyword index, and the vector index from stored embeddings (computing missing ones); return
+        the vector index's size."""
+        rebuild = getattr(self.keywords, "rebuild", None)
+        if rebuild is not None:
+            rebuild()
         return rebuild_index(self.store, self.embedder, self._vector_index)
 
     def warm_up(self) -> None:
-        """Load the model and open the vector index, so the first search is as fast as the others."""
+        """Load the model and open the vector and keyword indexes, so the first search is as fast as the others."""
         self.embed_query("warm up")
         _ = self.vectors
+        self.keywords.search("warm up", 1)
+
+    # -- consistency (dailypapers check) -------------------------------------------------------------------------
+    def keyword_index_check(self) -> KeywordIndexCheck:
+        """Whether the keyword index holds every paper and nothing else: the engine's own ``check()`` when it has one
+        (a derived index, such as tantivy), else the store's (:mod:`dailypapers.papers.store.consistency`)."""
+        check = getattr(self.keywords, "check", None)
+        if check is None:
+            return check_store_keywords(self.store)
+        found = check()  # the engine's own report (tantivy's IndexCheck): missing and orphan keys, in step or not
+        missing, orphans = list(found.missing), list(found.orphans)
+        faults = [] if getattr(found, "in_step", True) else ["the index is not at the database's generation"]
+        return KeywordIndexCheck(
+            engine=getattr(self.keywords, "name", "keywords"),
+            papers=self.store.count_papers(),
+            indexed=int(getattr(found, "documents", 0)),
+            missing=missing[:SAMPLE],
+            missing_count=len(missing),
+            orphans=orphans[:SAMPLE],
+            orphan_count=len(orphans),
+            faults=faults,
+        )
+
+    def keyword_index_repair(self) -> None:
+        """Rebuild the keyword index from the papers (the engine's ``rebuild()`` when it has one)."""
+        rebuild = getattr(self.keywords, "rebuild", None)
+        if rebuild is not None:
+            rebuild()
+        else:
+            rebuild_store_keywords(self.store)

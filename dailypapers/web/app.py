@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import Receive, Scope, Send
@@ -20,12 +20,12 @@ from starlette.types import Receive, Scope, Send
 from dailypapers.config import load_config
 from dailypapers.jobs.scheduler import start_in_process
 from dailypapers.library import Library
-from dailypapers.web.deps import LibraryDep
+from dailypapers.ops.logs import install_uvicorn_access_filter
+from dailypapers.ops.metrics import StateCollector, listen_to_search
+from dailypapers.web.access import AccessLogMiddleware
 from dailypapers.web.errors import SECURITY_HEADERS, error_response, install_error_handlers
 from dailypapers.web.middleware import NulRefusalMiddleware, RequestIdMiddleware, ResponseStartMiddleware
-from dailypapers.web.responses import allow_head
 from dailypapers.web.routes import ROUTERS
-from dailypapers.web.schemas import HealthOut
 from dailypapers.web.security.bodylimit import BodyLimitMiddleware, too_large_message
 from dailypapers.web.security.cookies import CookieMiddleware
 from dailypapers.web.security.csrf import protect
@@ -80,18 +80,6 @@ def _version() -> str:
         return "0.1.0"
 
 
-health = APIRouter(tags=["api"])
-
-
-@health.get("/healthz", response_model=HealthOut, summary="Liveness and paper count")
-def healthz(library: LibraryDep) -> dict[str, object]:
-    """`{"ok": true, "papers": N}` while the database answers (`HEAD /healthz` for uptime checks)."""
-    return {"ok": True, "papers": library.papers.count()}
-
-
-allow_head(health)
-
-
 def create_app(library: Library | None = None) -> FastAPI:
     """The web application serving ``library`` (default: ``Library(load_config())``, closed at shutdown)."""
     owned = library is None
@@ -103,6 +91,7 @@ def create_app(library: Library | None = None) -> FastAPI:
         if lib.config.warm_up:
             threading.Thread(target=warm_up, args=(lib,), name="dailypapers-warm-up", daemon=True).start()
         scheduler = start_in_process(lib)  # the schedule, if configured; each slot runs once across all workers
+        app.state.scheduler = scheduler  # /readyz asks whether it still ticks
         yield
         if scheduler:
             scheduler.stop()
@@ -130,13 +119,17 @@ def create_app(library: Library | None = None) -> FastAPI:
     )
     app.state.library = lib
     app.state.rate_limits = rate_limits_of(lib)
-    # Outermost last: request id, security headers, cookies set during the request, the body limit, then the refusal
-    # of NUL characters (inside the limit: it reads a body whole).
+    app.state.metrics_state = StateCollector(lib)  # /metrics: the database's counts, read at scrape time
+    listen_to_search()  # search step times and embedding batches into /metrics
+    install_uvicorn_access_filter()  # uvicorn's own access log, if on, shows no secret (serve turns it off)
+    # Outermost last: the access log, request id, security headers, cookies set during the request, the body limit,
+    # then the refusal of NUL characters (inside the limit: it reads a body whole).
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=lib.config.max_body_bytes, on_too_large=_too_large)
     app.add_middleware(CookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it measures and logs everything inside, 413s and 400s too
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -145,7 +138,6 @@ def create_app(library: Library | None = None) -> FastAPI:
 
 
 def include_routes(app: FastAPI) -> None:
-    """The health check, then every feature's router in :data:`dailypapers.web.routes.ROUTERS`' order."""
-    app.include_router(health)
+    """Every feature's router in :data:`dailypapers.web.routes.ROUTERS`' order (health checks first)."""
     for router in ROUTERS:
         app.include_router(router)

@@ -53,7 +53,7 @@ def sentence(message: str) -> str:
 def wants_json(request: Request) -> bool:
     """API paths answer errors in JSON; pages answer with an HTML page."""
     path = request.url.path
-    return path.startswith("/api/") or path in ("/healthz", "/openapi.json")
+    return path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 def _header_value(message: str) -> str:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import HTTPException, Path, Query
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from dailypapers.config import Config
@@ -76,7 +76,12 @@ def _matching(pattern: str, form: str) -> Callable[[object], object]:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A day, ``YYYY-MM-DD`` (OpenAPI ``format: date``)."""
-FormDate = Annotated[date | None, BeforeValidator(_blank_or_iso_date)]
+FormDate = Annotated[
+    date | None,
+    BeforeValidator(_blank_or_iso_date),
+    # the schema says what the validator takes: a day, or an empty string (a form's empty field: no limit)
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}),
+]
 """A day from an HTML form, where an empty field means "no limit"."""
 WeekText = Annotated[str, StringConstraints(pattern=WEEK_PATTERN), BeforeValidator(_matching(WEEK_PATTERN, WEEK_FORM))]
 """An ISO week, ``YYYY-Www`` (W53 names no week in most years: :func:`week_of` answers 404 for those)."""

@@ -58,7 +58,7 @@ class FiltersOut(BaseModel):
 
 class NotInLibraryOut(BaseModel):
     id: str = Field(description="The arXiv id the query names, without its version.")
-    submit_url: str = Field(description="The form where a signed-in user brings the paper here (`/submit`).")
+    submit_url: str = Field(description="The form where a signed-in user brings the paper here, filled in.")
 
 
 class SearchOut(BaseModel):
@@ -100,11 +100,6 @@ class SimilarPaperOut(PaperOut):
 class SimilarOut(BaseModel):
     paper: PaperOut
     similar: list[SimilarPaperOut]
-
-
-class HealthOut(BaseModel):
-    ok: bool
-    papers: int
 
 
 class ErrorOut(BaseModel):

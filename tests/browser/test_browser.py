@@ -31,7 +31,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     picked = [line for line in lines if DROPOUT_TITLE in line] + lines[:40]
     corpus = tmp_path_factory.mktemp("corpus") / "papers.jsonl"
     corpus.write_text("\n".join(picked) + "\n")
-    config = Config(data_dir=tmp_path_factory.mktemp("browser-data"))
+    config = Config(password_hash="cheapest", data_dir=tmp_path_factory.mktemp("browser-data"))
     lib = Library(config)
     lib.init()
     lib.ingest(read_jsonl(corpus), added_at=DEMO_DAYS[-1], progress=False)

@@ -40,7 +40,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     lines = DEMO_CORPUS.read_text().splitlines()
     corpus = tmp_path_factory.mktemp("corpus") / "papers.jsonl"
     corpus.write_text("\n".join([line for line in lines if DROPOUT_TITLE in line] + lines[:40]) + "\n")
-    config = Config(data_dir=tmp_path_factory.mktemp("community-data"))
+    config = Config(password_hash="cheapest", data_dir=tmp_path_factory.mktemp("community-data"))
     lib = Library(config)
     lib.init()
     lib.ingest(read_jsonl(corpus), added_at=DEMO_DAYS[0], progress=False)

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def digest_html(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The HTML part of a preview digest on a small library: demo papers and a hostile one, added on Friday."""
-    lib = Library(Config(data_dir=tmp_path_factory.mktemp("digest-browser"), mailer="none"))
+    lib = Library(Config(password_hash="cheapest", data_dir=tmp_path_factory.mktemp("digest-browser"), mailer="none"))
     lib.init()
     hostile = make_paper(source="jsonl", arxiv_id="2611.30001", title=HOSTILE, upvotes=9, categories=["cs.LG"],
                          authors=["Eve <b>Evil</b>", "Ada Lovelace"],

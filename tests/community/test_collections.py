@@ -188,7 +188,7 @@ def test_limits_have_clear_messages_and_controls_are_stripped(world: World, monk
         with pytest.raises(BadInput, match=message):
             call()
     made = w.c.create(w.ann.id, "a\x00b\u202ec\x07 \n d" + "n" * 94, "x\x1b[31mred")
-    assert made.name == "ab\u202ec d" + "n" * 94 and made.description == "x[31mred"  # controls gone, 100 chars
+    assert made.name == "abc d" + "n" * 94 and made.description == "x[31mred"  # controls and the RLO gone (#16)
     with pytest.raises(BadInput, match="A note can be at most 1,000 characters \\(this one has 1,001\\)"):
         w.c.add(made.id, w.ann.id, w.pks[0], "x" * 1001)
     w.c.add(made.id, w.ann.id, w.pks[0], "y" * 1000)

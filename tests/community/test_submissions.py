@@ -49,7 +49,15 @@ def fake() -> Iterator[ArxivById]:
 
 def config_for(backend: str, request: pytest.FixtureRequest, tmp_path: Any, api_url: str, **kw: Any) -> Config:
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    return Config(data_dir=tmp_path, database_url=url, arxiv_api_url=api_url, arxiv_delay=0.01, arxiv_retries=1, **kw)
+    return Config(
+        password_hash="cheapest",
+        data_dir=tmp_path,
+        database_url=url,
+        arxiv_api_url=api_url,
+        arxiv_delay=0.01,
+        arxiv_retries=1,
+        **kw,
+    )
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def test_every_plain_table_matches_its_migration(db_config: Config) -> None:
 
 def test_a_database_of_the_previous_release_upgrades(tmp_path: Path) -> None:
     shutil.copy(FIXTURE, tmp_path / "dailypapers.db")
-    lib = Library(Config(data_dir=tmp_path))
+    lib = Library(Config(password_hash="cheapest", data_dir=tmp_path))
     try:
         applied = lib.init()
         assert "0004_accounts" in applied and "0001_papers" not in applied
@@ -79,7 +79,7 @@ def test_a_postgres_database_of_the_previous_release_upgrades(request: pytest.Fi
             " 'h', 1)"
         )
         conn.execute("INSERT INTO votes (paper_pk, voter) SELECT pk, v FROM papers, (VALUES ('a1'), ('a2')) AS t(v)")
-    lib = Library(Config(data_dir=tmp_path, database_url=postgres_url))
+    lib = Library(Config(password_hash="cheapest", data_dir=tmp_path, database_url=postgres_url))
     try:
         assert "0004_accounts" in lib.init()
         paper = lib.store.get_paper("2401.00001")

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import cast
 
 import pytest
 
 from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.papers.models import make_paper
-from tests.demo import DEMO_DAYS, build_demo, built_once, demo_embedder, running_server
+from tests.demo import DEMO_DAYS, build_demo, built_once, demo_embedder, kept_for_session, running_server
 from tests.hf.papers import ATTENTION, LORA, MALDACENA, HfDemo
 
 
@@ -36,13 +38,17 @@ def _build_hf_demo(config: Config) -> None:
     library.close()
 
 
-@pytest.fixture(scope="session")
-def hf_demo(request: pytest.FixtureRequest, backend: str) -> Iterator[HfDemo]:
-    config = built_once(request, "hf-demo", backend, _build_hf_demo)
-    library = Library(config, embedder=demo_embedder())
-    with running_server(config) as base_url:
+@contextmanager
+def _hf_demo(config: Config) -> Iterator[HfDemo]:
+    with closing(Library(config, embedder=demo_embedder())) as library, running_server(config) as base_url:
         yield HfDemo(base_url, library, config)
-    library.close()
+
+
+@pytest.fixture(scope="session")
+def hf_demo(request: pytest.FixtureRequest, backend: str) -> HfDemo:
+    """The Hugging Face demo library and its server, started once per backend (see ``kept_for_session``)."""
+    config = built_once(request, "hf-demo", backend, _build_hf_demo)
+    return cast(HfDemo, kept_for_session(request, ("hf-demo", backend), lambda: _hf_demo(config)))
 
 
 @pytest.fixture

@@ -69,10 +69,12 @@ def test_paper_info_old_style_id_and_demo_paper(api: HfApi, hf_demo: HfDemo) -> 
     dropout = hf_demo.library.store.find_by_title(DROPOUT_TITLE)
     assert dropout is not None
     info = api.paper_info(dropout.id)
-    assert (info.id, info.title, info.authors, info.upvotes) == (dropout.id, DROPOUT_TITLE, None, 0)
-    assert dropout.added_at is not None
-    # no arXiv date: both dates are the day it entered the list
-    assert info.published_at == info.submitted_at == day_start(dropout.added_at)
+    assert (info.id, info.title, info.upvotes) == (dropout.id, DROPOUT_TITLE, 0)
+    assert [a.name for a in info.authors or []] == dropout.authors == ["Hiroshi Inoue"]  # the packaged demo's
+    assert dropout.added_at is not None and dropout.published is not None
+    # published: its arXiv date; submitted to the daily list: the day it entered the list
+    assert info.published_at == datetime(2019, 5, 23, tzinfo=UTC)
+    assert info.submitted_at == day_start(dropout.added_at)
 
 
 def test_paper_info_unknown_is_404_with_message(api: HfApi) -> None:

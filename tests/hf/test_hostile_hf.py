@@ -49,7 +49,7 @@ def test_our_daily_papers_export_reimports_on_the_same_days(hf_demo: HfDemo, tmp
     assert any(item["paper"]["id"].startswith("dp-") for item in items)
     path = tmp_path / "daily_papers.json"
     path.write_text(json.dumps(items))
-    fresh = Library(Config(data_dir=tmp_path / "fresh"), embedder=demo_embedder())
+    fresh = Library(Config(password_hash="cheapest", data_dir=tmp_path / "fresh"), embedder=demo_embedder())
     fresh.init()
     try:
         # An explicit day for the import: each item's own list day must still win.
@@ -70,7 +70,7 @@ def small_library(tmp_path: Path) -> Iterator[Library]:
     """A library of a paper published in 999, and one without any publication date."""
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(OLD_PAPER) + "\n" + json.dumps(UNDATED) + "\n")
-    library = Library(Config(data_dir=tmp_path / "data"), embedder=demo_embedder())
+    library = Library(Config(password_hash="cheapest", data_dir=tmp_path / "data"), embedder=demo_embedder())
     library.init()
     report = library.ingest(read_jsonl(path), added_at=date(2026, 11, 20), progress=False)
     assert (report.added, report.rejected) == (2, [])

@@ -38,7 +38,14 @@ def lib(backend: str, request: pytest.FixtureRequest, tmp_path: Any, fake: Arxiv
     """The small library; then ann and bob each submit a paper through the form, and two more papers are imported
     on that day (so that submitted papers sit between imported ones in both orders)."""
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    config = Config(data_dir=tmp_path, database_url=url, arxiv_api_url=fake.url, arxiv_delay=0.01, arxiv_retries=1)
+    config = Config(
+        password_hash="cheapest",
+        data_dir=tmp_path,
+        database_url=url,
+        arxiv_api_url=fake.url,
+        arxiv_delay=0.01,
+        arxiv_retries=1,
+    )
     library = build_small(config, demo_embedder())
     for name in ("root", "ann", "bob"):
         library.accounts.create_user(name, f"{name}@example.org", PASSWORD)

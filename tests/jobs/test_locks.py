@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from dailypapers.config import Config
 from dailypapers.papers.store import open_store
-store = open_store(Config(data_dir=Path(sys.argv[1]), database_url=sys.argv[2]))
+store = open_store(Config(password_hash="cheapest", data_dir=Path(sys.argv[1]), database_url=sys.argv[2]))
 with store.job_lock(sys.argv[3]) as acquired:
     print("acquired" if acquired else "busy", flush=True)
     sys.stdin.readline()  # hold the lock until the parent says so (or kills us)

@@ -32,7 +32,7 @@ SATURDAY = date(2024, 12, 7)
 @pytest.fixture
 def config(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Config:
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    return Config(data_dir=tmp_path, database_url=url)
+    return Config(password_hash="cheapest", data_dir=tmp_path, database_url=url)
 
 
 @pytest.fixture

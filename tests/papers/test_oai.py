@@ -303,7 +303,7 @@ def _command(config: Config, oai: FakeOai) -> tuple[list[str], dict[str, str]]:
 def clean_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Config:
     """A second fresh database of the backend under test, for the clean run to compare with."""
     if backend == "sqlite":
-        return Config(data_dir=tmp_path / "clean")
+        return Config(password_hash="cheapest", data_dir=tmp_path / "clean")
     import psycopg
 
     from tests.pg import schema_uri
@@ -317,7 +317,7 @@ def clean_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
     sql(f"CREATE SCHEMA {name}")
     request.addfinalizer(lambda: sql(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
-    return Config(data_dir=tmp_path / "clean", database_url=schema_uri(server, name))
+    return Config(password_hash="cheapest", data_dir=tmp_path / "clean", database_url=schema_uri(server, name))
 
 
 @pytest.mark.slow

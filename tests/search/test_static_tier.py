@@ -161,7 +161,7 @@ def test_init_builds_the_model_atomically_once_offline_and_deterministically(
 
     The build is about files, not storage: it runs once, in a SQLite data folder (the static model on PostgreSQL is
     tested by the re-embedding tests below, on both backends)."""
-    db_config = Config(data_dir=tmp_path)
+    db_config = Config(password_hash="cheapest", data_dir=tmp_path)
     folder = static_model_dir(db_config.data_dir)
     init = [sys.executable, "-m", "dailypapers", "init"]
     proc = subprocess.Popen(init, env=_cli(db_config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -204,8 +204,8 @@ def test_init_builds_the_model_atomically_once_offline_and_deterministically(
 
 # -- choosing the model and the device -------------------------------------------------------------------------------
 def test_the_library_uses_the_configured_model(tmp_path: Path) -> None:
-    static_lib = Library(Config(data_dir=tmp_path / "a", embed_model="static"))
-    minilm_lib = Library(Config(data_dir=tmp_path / "b", embed_device="cpu"))
+    static_lib = Library(Config(password_hash="cheapest", data_dir=tmp_path / "a", embed_model="static"))
+    minilm_lib = Library(Config(password_hash="cheapest", data_dir=tmp_path / "b", embed_device="cpu"))
     try:
         emb = static_lib.embedder
         assert isinstance(emb, StaticEmbedder) and not emb.loaded  # nothing built or loaded yet

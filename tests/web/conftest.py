@@ -1,8 +1,9 @@
 """Fixtures of the web tests: the demo library (built once per session), an in-process client, the real server.
 
-``demo_config`` is the 298-paper demo corpus spread over ``DEMO_DAYS`` (no authors or categories). Tests of
-filters and of full paper records use ``extra_config``: a separate small library of well-known papers with
-authors, affiliations, categories, dates, DOIs and an old-style arXiv id, so the session's demo is never changed.
+``demo_config`` is the 298-paper demo corpus spread over ``DEMO_DAYS`` (arXiv ids, authors, categories and dates
+where the corpus has them). Tests of filters and of full paper records use ``extra_config``: a separate small
+library of well-known papers with authors, affiliations, categories, dates, DOIs and an old-style arXiv id, so the
+session's demo is never changed.
 
 Both libraries exist once per storage backend: every test that uses them runs once per backend ``--backend``
 selects (its id ends in ``[sqlite]`` or ``[postgres]``). Tests that build a library of their own in ``tmp_path``
@@ -14,8 +15,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -25,7 +27,7 @@ from dailypapers.config import Config
 from dailypapers.library import Library
 from dailypapers.papers.models import Paper, make_paper
 from dailypapers.web.app import create_app
-from tests.demo import build_demo, built_once, demo_embedder, running_server
+from tests.demo import build_demo, built_once, demo_embedder, kept_for_session, running_server
 
 EXTRA_DAY = date(2026, 1, 15)
 _TITLE_LINK = re.compile(r'<h2 class="title">\s*<a href="([^"]+)">(.*?)</a>', re.S)
@@ -121,30 +123,28 @@ def demo_config(request: pytest.FixtureRequest, backend: str) -> Config:
 
 
 @pytest.fixture(scope="session")
-def library(demo_config: Config) -> Iterator[Library]:
-    lib = Library(demo_config, embedder=demo_embedder())
-    yield lib
-    lib.close()
+def library(request: pytest.FixtureRequest, backend: str, demo_config: Config) -> Library:
+    """The demo library on ``backend``, opened once per session (see ``kept_for_session``)."""
+    opened = lambda: closing(Library(demo_config, embedder=demo_embedder()))  # noqa: E731
+    return cast(Library, kept_for_session(request, ("library", backend), opened))
 
 
 @pytest.fixture(scope="session")
-def client(library: Library) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, backend: str, library: Library) -> TestClient:
     """In-process client of the app on the demo library (lifespan run, so the model warms up)."""
-    with TestClient(create_app(library)) as c:
-        yield c
+    return cast(TestClient, kept_for_session(request, ("client", backend), lambda: TestClient(create_app(library))))
 
 
 @pytest.fixture(scope="session")
-def server(demo_config: Config) -> Iterator[str]:
-    """Base URL of `dailypapers serve` running on the demo library."""
-    with running_server(demo_config) as base:
-        yield base
+def server(request: pytest.FixtureRequest, backend: str, demo_config: Config) -> str:
+    """Base URL of `dailypapers serve` running on the demo library, started once per backend."""
+    return cast(str, kept_for_session(request, ("server", backend), lambda: running_server(demo_config)))
 
 
 @pytest.fixture(scope="session")
-def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=60) as c:
-        yield c
+def http(request: pytest.FixtureRequest, backend: str, server: str) -> httpx.Client:
+    made = lambda: httpx.Client(base_url=server, timeout=60)  # noqa: E731
+    return cast(httpx.Client, kept_for_session(request, ("http", backend), made))
 
 
 def _build_extra(config: Config) -> None:

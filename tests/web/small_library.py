@@ -54,7 +54,7 @@ def build_small(config: Config, embedder: Embedder | None = None) -> Library:
 @pytest.fixture
 def small(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Library]:
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    lib = build_small(Config(data_dir=tmp_path, database_url=url), demo_embedder())
+    lib = build_small(Config(data_dir=tmp_path, database_url=url, password_hash="cheapest"), demo_embedder())
     yield lib
     lib.close()
 

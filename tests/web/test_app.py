@@ -25,7 +25,7 @@ from dailypapers.web.views import view
 
 def test_healthz(http: httpx.Client) -> None:
     r = http.get("/healthz")
-    assert r.status_code == 200 and r.json() == {"ok": True, "papers": 298}
+    assert r.status_code == 200 and r.json() == {"ok": True, "status": "alive"}
 
 
 def test_openapi_documents_the_api(http: httpx.Client) -> None:
@@ -89,7 +89,7 @@ def test_factory_opens_the_configured_library(demo_config: Config, monkeypatch: 
     monkeypatch.setattr(Library, "close", close)
     app = create_app()
     with TestClient(app) as client:
-        assert client.get("/healthz").json() == {"ok": True, "papers": 298}
+        assert client.get("/healthz").json() == {"ok": True, "status": "alive"}
         assert closed == []
     assert closed == [app.state.library]  # the factory's library is the app's to close at shutdown
 
@@ -112,12 +112,13 @@ class _SlowEmbedder:
 
 def test_startup_warms_the_model_without_waiting(tmp_path: Path) -> None:
     embedder = _SlowEmbedder()
-    library = Library(Config(data_dir=tmp_path), embedder=embedder)
+    library = Library(Config(password_hash="cheapest", data_dir=tmp_path), embedder=embedder)
     library.init()
     try:
         with TestClient(create_app(library)) as client:  # returns although the embedder is still blocked
             assert embedder.called.wait(10), "startup did not start warming the model"
-            assert client.get("/healthz").json() == {"ok": True, "papers": 0}
+            ready = client.get("/readyz")  # the app answers while the model loads, and says it is not ready yet
+            assert ready.status_code == 503 and ready.json()["checks"]["vector_index"]["ok"] is False
             embedder.release.set()
     finally:
         embedder.release.set()
@@ -140,13 +141,13 @@ class _RecordingEmbedder(_SlowEmbedder):
 def test_without_warm_up_the_model_loads_on_the_first_search(tmp_path: Path) -> None:
     """``DAILYPAPERS_WARM_UP=false``: nothing is embedded at startup; the first search embeds its query."""
     embedder = _RecordingEmbedder()
-    library = Library(Config(data_dir=tmp_path, warm_up=False), embedder=embedder)
+    library = Library(Config(password_hash="cheapest", data_dir=tmp_path, warm_up=False), embedder=embedder)
     library.init()
     library.ingest([make_paper(source="jsonl", title="Dropout", abstract="Randomly dropping units.")], progress=False)
     indexed = list(embedder.texts)
     try:
         with TestClient(create_app(library)) as client:
-            assert client.get("/healthz").json() == {"ok": True, "papers": 1}
+            assert client.get("/healthz").json() == {"ok": True, "status": "alive"}
             assert embedder.texts == indexed  # startup embedded nothing
             assert client.get("/api/search", params={"q": "dropout", "mode": "semantic"}).status_code == 200
             assert len(embedder.texts) > len(indexed) and "dropout" in embedder.texts[-1]
@@ -165,6 +166,8 @@ JSON_ONLY = {
     "/api/claims": "a member's own claims (?pending=true: the admins' queue); /claims is the admins' review form",
     "/api/saved-searches": "the saved searches alone; /alerts (its twin /api/alerts) shows them with their papers",
     "/api/subscriptions/me": "the resource PATCH changes; /account/subscription is a form (a redirect when none)",
+    "/api/map/titles": "the map's hover texts, fetched after the first paint of /map (whose twin is /api/map)",
+    "/api/topics/rising": "rising topics and key phrases: a section of /map and of the daily page, not a page",
     # The Hugging Face compatible API: huggingface_hub's shapes, no page of ours (dailypapers.web.routes.hf).
     "/api/papers/search": "Hugging Face compatible",
     "/api/papers/{paper_id}": "Hugging Face compatible",
@@ -195,7 +198,7 @@ def _expected_rendering(path: str) -> str | None:
 def test_every_json_atom_and_bibtex_twin_is_a_rendering_of_one_view(tmp_path: Path) -> None:
     """A page and its JSON, Atom and BibTeX twins are one view registered by :func:`dailypapers.web.views.view`,
     never twin route functions (issue 20)."""
-    library = Library(Config(data_dir=tmp_path))
+    library = Library(Config(password_hash="cheapest", data_dir=tmp_path))
     library.init()
     try:
         app = create_app(library)

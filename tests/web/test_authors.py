@@ -72,7 +72,9 @@ def build_authored(config: Config) -> Library:
 def authored(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Library]:
     """A library of :func:`authored_papers` on ``backend``, pages of 2 papers."""
     config = backend_config(request, backend, tmp_path)
-    lib = build_authored(Config(data_dir=config.data_dir, database_url=config.database_url, page_size=2))
+    lib = build_authored(
+        Config(password_hash="cheapest", data_dir=config.data_dir, database_url=config.database_url, page_size=2)
+    )
     yield lib
     lib.close()
 
@@ -209,7 +211,7 @@ def test_the_url_is_the_same_after_db_copy(
     target.migrate()
     authored.copy_to(target)
     target.close()
-    config = Config(data_dir=other.data_dir, database_url=other.database_url, page_size=2)
+    config = Config(password_hash="cheapest", data_dir=other.data_dir, database_url=other.database_url, page_size=2)
     copied = Library(config, embedder=demo_embedder())
     try:
         with TestClient(create_app(copied)) as there, TestClient(create_app(authored)) as here:

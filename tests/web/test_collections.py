@@ -61,7 +61,7 @@ class Site:
 @pytest.fixture
 def site(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Site]:
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    lib = build_small(Config(data_dir=tmp_path, database_url=url), demo_embedder())
+    lib = build_small(Config(password_hash="cheapest", data_dir=tmp_path, database_url=url), demo_embedder())
     users = {name: lib.accounts.create_user(name, f"{name}@example.org", PASSWORD) for name in ("root", "ann", "bob")}
     assert users["root"].is_admin and not users["ann"].is_admin
     bearer = {n: {"Authorization": f"Bearer {lib.accounts.create_token(u, 'tests')[0]}"} for n, u in users.items()}

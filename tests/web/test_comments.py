@@ -30,7 +30,7 @@ _ANCHOR = re.compile(r"#c-([0-9a-f]{26})$")
 @pytest.fixture
 def lib(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Library]:
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    library = build_small(Config(data_dir=tmp_path, database_url=url), demo_embedder())
+    library = build_small(Config(password_hash="cheapest", data_dir=tmp_path, database_url=url), demo_embedder())
     library.accounts.create_user("root", "root@example.org", PASSWORD)  # the first user: the admin
     yield library
     library.close()

@@ -128,7 +128,7 @@ class _Broken:
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Any:
-    lib = Library(Config(data_dir=tmp_path))
+    lib = Library(Config(password_hash="cheapest", data_dir=tmp_path))
     lib.init()
     yield _Broken(lib)
     lib.close()

@@ -47,7 +47,7 @@ def _build(config: Config, tmp: Path) -> None:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     tmp = tmp_path_factory.mktemp("hostile-web")
-    config = Config(data_dir=tmp / "data")
+    config = Config(password_hash="cheapest", data_dir=tmp / "data")
     _build(config, tmp)
     return config
 

@@ -135,7 +135,7 @@ def test_sort_by_upvotes(extra_http: httpx.Client) -> None:
 
 
 def test_home_of_an_empty_library_says_how_to_import(tmp_path: Path) -> None:
-    lib = Library(Config(data_dir=tmp_path))
+    lib = Library(Config(password_hash="cheapest", data_dir=tmp_path))
     lib.init()
     try:
         client = TestClient(create_app(lib))

@@ -134,7 +134,7 @@ def test_cli_search_json(demo_config: Config) -> None:
     data = json.loads(result.stdout)  # stderr may carry the model loader's progress bar
     assert data["query"] == DROPOUT_QUERY and data["page_size"] == 5 and len(data["results"]) == 5
     assert DROPOUT_TITLE in [r["title"] for r in data["results"][:3]]
-    assert all(r["added_at"] and r["url"].startswith("/papers/dp-") for r in data["results"])
+    assert all(r["added_at"] and r["url"] == f"/papers/{r['id']}" for r in data["results"])
 
 
 def test_an_arxiv_id_not_stored_says_so_first_with_related_papers_below(small: Library) -> None:
@@ -148,17 +148,17 @@ def test_an_arxiv_id_not_stored_says_so_first_with_related_papers_below(small: L
             text = page.text
             notice = text.index("is not in this library")
             assert "<strong>2501.01234</strong> is not in this library" in text
-            assert '<a href="/submit">Submit it</a>' in text
+            assert '<a href="/submit?id=2501.01234">Submit it</a>' in text  # the form filled in
             assert notice < text.index('<ol class="papers"') and "Related papers" in text
             assert text.index("Related papers") < text.index('<ol class="papers"')
             assert "exact match</span>" not in text and titles(text)  # the related papers are still listed
             data = client.get("/api/search", params={"q": q}).json()
-            assert data["not_in_library"] == {"id": "2501.01234", "submit_url": "/submit"}, q
+            assert data["not_in_library"] == {"id": "2501.01234", "submit_url": "/submit?id=2501.01234"}, q
             assert data["results"] and not any(r["pinned"] for r in data["results"])
         posted = client.post("/api/search", json={"q": "2501.01234"}, headers={"X-CSRF-Token": _csrf(client)})
         assert posted.status_code == 200 and posted.json()["not_in_library"]["id"] == "2501.01234"
         old_style = client.get("/api/search", params={"q": "hep-th/9912345"}).json()
-        assert old_style["not_in_library"] == {"id": "hep-th/9912345", "submit_url": "/submit"}
+        assert old_style["not_in_library"] == {"id": "hep-th/9912345", "submit_url": "/submit?id=hep-th%2F9912345"}
 
         here = client.get("/api/search", params={"q": LORA}).json()
         assert here["not_in_library"] is None and here["results"][0]["pinned"] is True

@@ -24,7 +24,7 @@ _PARAM = re.compile(r"\{[^}]+\}")
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[FastAPI]:
-    lib = Library(Config(data_dir=tmp_path, max_body_bytes=4096))
+    lib = Library(Config(password_hash="cheapest", data_dir=tmp_path, max_body_bytes=4096))
     lib.init()
     lib.accounts.create_user("ada", "ada@example.org", PASSWORD)
     yield create_app(lib)

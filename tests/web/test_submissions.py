@@ -40,7 +40,14 @@ def fake() -> Iterator[ArxivById]:
 @pytest.fixture
 def lib(backend: str, request: pytest.FixtureRequest, tmp_path: Any, fake: ArxivById) -> Iterator[Library]:
     url = request.getfixturevalue("db_config").database_url  # a copy of the migrated database
-    config = Config(data_dir=tmp_path, database_url=url, arxiv_api_url=fake.url, arxiv_delay=0.01, arxiv_retries=1)
+    config = Config(
+        password_hash="cheapest",
+        data_dir=tmp_path,
+        database_url=url,
+        arxiv_api_url=fake.url,
+        arxiv_delay=0.01,
+        arxiv_retries=1,
+    )
     library = build_small(config, demo_embedder())
     for name in ("root", "ann"):  # root, the first account, is the admin; bob is made when he signs in
         library.accounts.create_user(name, f"{name}@example.org", PASSWORD)

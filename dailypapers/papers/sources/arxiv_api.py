@@ -144,7 +144,8 @@ def parse_feed(body: bytes, page: int) -> tuple[int | None, list[Record]]:
         if message is not None:
             raise ArxivQueryError(f"arXiv API error: {message}")
     total_text = xml_text(root, f"{_OS}totalResults")
-    total = int(total_text) if total_text and total_text.isdigit() else None
+    # ASCII digits only (str.isdigit() also accepts "¹", which int() refuses: tests/fuzz/test_fuzz_xml.py)
+    total = int(total_text) if total_text and total_text.isascii() and total_text.isdigit() else None
     records: list[Record] = []
     for number, entry in enumerate(entries, 1):
         try:

@@ -249,7 +249,8 @@ def paper_from_record(record: ET.Element) -> Paper:
 
 
 def _int(value: str | None) -> int | None:  # an attribute such as cursor="4000"; a hostile one is ignored
-    return int(value) if value and value.strip().isdigit() and len(value) < 19 else None
+    # ASCII digits only: str.isdigit() also accepts "¹", which int() refuses (found by tests/fuzz/test_fuzz_xml.py)
+    return int(value) if value and re.fullmatch(r"\s*[0-9]{1,18}\s*", value) else None
 
 
 def _error(root: ET.Element, where: str) -> OaiPage | None:

@@ -1,5 +1,9 @@
 """The embedded default backend: one SQLite file (WAL mode) with FTS5 for BM25.
 
+Search ranks by keywords with tantivy (:mod:`dailypapers.search.keyword`), an index derived from this store whose
+bookkeeping is :mod:`.sqlite_keyword`'s; FTS5's :meth:`SQLiteStore.keyword_search`, with the keyword budget, answers
+while that index is being built, and stays the store contract both backends implement.
+
 One writer connection serialised by a lock (``BEGIN IMMEDIATE``) and one reader connection per thread, so the
 web server's threads read while an import writes. Every reader query has a time limit. Vectors are stored here
 as float32 blobs; approximate search over them lives in the on-disk index of :mod:`dailypapers.search.vectors.hnsw`.
@@ -32,6 +36,7 @@ from dailypapers.papers.store.base import Hit, StoreError, UpsertCounts
 from dailypapers.papers.store.filter_sql import SQLITE, filter_pks_sql, filter_sql, newest_pk_sql
 from dailypapers.papers.store.keyword_plan import DEFAULT_BUDGET, DocumentFrequencies, keyword_terms, plan_keyword_query
 from dailypapers.papers.store.list_sql import LISTED, list_order, unless_hidden_wanted
+from dailypapers.papers.store.sqlite_keyword import SQLiteKeywordRows
 from dailypapers.papers.store.sqlite_vectors import SQLiteVectors
 from dailypapers.papers.store.terms import fts5_expression, fts5_term
 from dailypapers.papers.upsert import PLAN_COLUMNS, Step, match_keys, plan_upsert
@@ -43,7 +48,7 @@ _CHUNK = 500  # keys per IN (...) list
 _UPDATED = [c for c in PAPER_COLUMNS if c != "added_at"]  # an update never changes added_at
 
 
-class SQLiteStore(SQLiteVectors):
+class SQLiteStore(SQLiteVectors, SQLiteKeywordRows):
     """The :class:`~dailypapers.papers.store.base.Store` on a SQLite file."""
 
     backend = "sqlite"
@@ -362,7 +367,7 @@ class SQLiteStore(SQLiteVectors):
             names = sorted(
                 t[0]
                 for t in tables
-                if t[0] != "schema_migrations"
+                if t[0] not in ("schema_migrations", "keyword_index")  # keyword_index: the tantivy index's bookkeeping
                 and not t[0].startswith("sqlite_")
                 and not any(t[0] == v or t[0].startswith(v + "_") for v in virtual)  # search index and its shadows
             )

@@ -67,7 +67,8 @@ def is_long(query: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The Snowball English stem of a lower-case word (cached; one stemmer per thread)."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
@@ -77,11 +78,12 @@ def _stem(word: str) -> str:
 def term_counts(text: str) -> dict[str, int]:
     """Each word of ``text`` (forms of one word merged under their most frequent form, the first on a tie) with
     how often it occurs, in order of first appearance. Function words, numbers and one-letter words are left out:
-    "however", "(1)", "4-bit" and "x" say little about a text's subject."""
+    "however", "(1)", "4-bit" and "x" say little about a text's subject; so are URLs, e-mail addresses, DOIs, arXiv
+    ids and citations (:func:`strip_references`), which name other things than the subject."""
     forms: dict[str, dict[str, int]] = {}
-    for w in words(text):
+    for w in words(strip_references(text)):
         if len(w) > 1 and not w.isdigit() and w not in FUNCTION_WORDS:
-            by_form = forms.setdefault(_stem(w), {})
+            by_form = forms.setdefault(stem(w), {})
             by_form[w] = by_form.get(w, 0) + 1
     return {max(f, key=lambda w: f[w]): sum(f.values()) for f in forms.values()}
 
@@ -106,6 +108,27 @@ def distinctive_terms(
     found = [(i, t, n) for i, (t, n) in enumerate(counts.items()) if df.get(t, 0) > 0]
     kept = [(i, t, n) for i, t, n in found if df[t] <= max_share * corpus_size] or found
     return [t for _, _, t in sorted((-n * idf(df[t], corpus_size), i, t) for i, t, n in kept)[:limit]]
+
+
+_REFERENCES = [
+    re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE),  # URLs
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # e-mail addresses
+    re.compile(r"\b(?:doi:\s*)?10\.\d{4,9}/\S+", re.IGNORECASE),  # DOIs
+    re.compile(r"\b(?:arXiv:\s*)?\d{4}\.\d{4,5}(?:v\d+)?\b", re.IGNORECASE),  # arXiv ids, new style
+    re.compile(r"\b[a-z-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?\b", re.IGNORECASE),  # arXiv ids, old style
+    # A citation in brackets: "(Vaswani et al., 2017; Devlin et al. 2019)", "[Smith 2020]"
+    re.compile(r"[(\[][^()\[\]]*?(?:\bet al\b\.?|\b(?:19|20)\d{2}[a-z]?\b)[^()\[\]]*[)\]]"),
+    re.compile(r"\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]"),  # numbered citations: [3], [3, 7], [3-5]
+    # A name cited in the running text: "Vaswani et al.", "Smith and Lee (2020)"
+    re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?\s+et\s+al\b\.?"),
+]
+
+
+def strip_references(text: str) -> str:
+    """``text`` without URLs, e-mail addresses, DOIs, arXiv ids and citations (each replaced by a space)."""
+    for pattern in _REFERENCES:
+        text = pattern.sub(" ", text)
+    return text
 
 
 def fts5_expression(terms: Sequence[str], conjunctive: bool = False) -> str:

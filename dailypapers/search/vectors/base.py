@@ -5,9 +5,10 @@ keeping itself up to date (:mod:`.indexer` calls the update hooks around storing
 implementations stand behind it, picked by :func:`dailypapers.search.vectors.index.open_vector_index`, the only
 place that knows the backend:
 
-* :class:`~dailypapers.search.vectors.index.HnswVectorIndex` (SQLite): the on-disk hnswlib index of :mod:`.hnsw`,
-  filtered with the store's ``filter_pks``. It lives apart from the stored vectors, so the hooks do real work:
-  add vectors, save checkpoints, and keep the crash-safety flag that lets the next update repair a torn one.
+* :class:`~dailypapers.search.vectors.index.HnswVectorIndex` (SQLite): the on-disk quantized HNSW index (faiss) of
+  :mod:`.hnsw`, filtered with the store's ``filter_pks``. It lives apart from the stored vectors, so the hooks do
+  real work: add vectors, save checkpoints, and keep the crash-safety flag that lets the next update repair a torn
+  one.
 * :class:`~dailypapers.search.vectors.pgvector.PgVectorIndex` (PostgreSQL): pgvector's HNSW index inside the
   database, filters in the same SQL. The database indexes each vector as the store writes it, so the hooks do
   nothing.
@@ -51,6 +52,11 @@ class VectorIndex(Protocol):
 
     def size(self) -> int:
         """Number of vectors indexed."""
+        ...
+
+    def vectors(self, pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The indexed vectors of ``pks`` in one read: ``(the pks that have one, float32 rows of their unit
+        vectors)``, in the order given (hidden papers included: the caller chose the keys)."""
         ...
 
     def reload_if_changed(self) -> bool:

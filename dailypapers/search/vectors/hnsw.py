@@ -2,44 +2,36 @@
 
 Keys are paper pks (int64 >= 0), vectors are float32 unit vectors, similarity is cosine (= inner product).
 
-Library: **hnswlib** (HNSW, inner-product space, M=16, ef_construction=200, ef_search=max(200, k)), chosen with
-``bench/ann_choice.py --n 100000 --m 16 32`` (``bench/results/ann_choice.json``): 100k x 384 clustered unit vectors
-(1000 gaussian clusters), 1000 held-out queries, recall@10 against exact search, p50/p95 of one query at a time on
-one thread; 2-core AMD EPYC (AVX2) shared with other jobs (load average ~5), so build times are inflated ~3x (a
-quieter run built M=16 in 84 s with hnswlib, 122 s with usearch) and p95s are noisy:
-
-=======  ==  =======  =======  ======  ===================  ===================
-library  M   build s  file MB  load s  ef=64: R@10 p50/p95  ef=128: R@10 p50/p95
-=======  ==  =======  =======  ======  ===================  ===================
-hnswlib  16    261      168     0.27   0.998  0.39 / 0.52   1.000  0.74 / 0.95
-usearch  16    295      169     0.26   1.000  0.68 / 1.02   1.000  1.55 / 2.35
-faiss    16    225      168     0.22   0.999  0.51 / 4.55   1.000  1.12 / 9.15
-hnswlib  32    318      181     0.31   1.000  0.79 / 1.13   1.000  1.50 / 2.21
-usearch  32    615      181     0.48   1.000  2.46 / 6.83   1.000  6.89 / 9.50
-faiss    32    426      181     0.25   1.000  0.82 / 1.08   1.000  1.62 / 5.69
-=======  ==  =======  =======  ======  ===================  ===================
-
-All three reach recall@10 >= 0.998 at M=16; hnswlib answers fastest with the steadiest tail, and it is the only one
-whose Python API has everything needed here: int64 labels without a mapping, in-place replacement of a re-added
-key, ``mark_deleted`` with slot reuse, and a filter predicate (faiss' HNSW cannot remove or replace vectors;
-usearch's Python API has no filter predicate). M=32 buys no recall on this data, only size and time.
+Library: **faiss-cpu**, ``IndexHNSWSQ`` with 8-bit scalar quantization (one byte per dimension, each dimension's
+range learnt from the vectors), inner product, M=16, ef_construction=200, ef_search=max(200, k); the scores of the
+hits are then recomputed from the float32 vectors (exact cosine, and the order they give). Chosen with
+``python -m bench.quantized`` (``bench/results/quantized.json``: hnswlib float32 against usearch and faiss in
+float16 and int8 on 100k vectors shaped like the benchmarks' corpus; the table is in docs/search.md, "Vectors"):
+the graph with int8 codes takes ~1/3 of hnswlib's float32 index, which is what brings the 1M serving worker under
+1.5 GiB; faiss' trained per-dimension ranges keep recall@10 where hnswlib's is, while usearch's ``i8`` (a fixed
+scale for every dimension) lost recall, and only faiss filters inside the graph search (``IDSelectorBitmap``:
+usearch's Python API has no filter). faiss' HNSW cannot remove or replace a vector, so this index keeps that
+itself: a removed or replaced key's row becomes a *dead row* that every search excludes (with a bitmap of the live
+rows), a replaced key gets a new row, and :meth:`AnnIndex.save` rebuilds the graph without the dead rows once they
+are :data:`AnnIndex.COMPACT_FRACTION` of it. The 8-bit quantizer learns its ranges from the vectors: until the
+index holds :data:`AnnIndex.GRAPH_MIN` of them there is no graph (exact search over the rows costs well under a
+millisecond there), then it is trained on them and the graph built.
 
 Filtering: ``search(..., allowed=keys)`` runs an exact numpy search over the allowed keys' vectors when they are
-few (at most ``EXACT_MAX``, or under ``EXACT_FRACTION`` of the index), otherwise the HNSW search with hnswlib's
-filter predicate, falling back to exact search if that returns fewer than ``k``. hnswlib's own vector lookup
-(``get_items``) costs ~70 us per key, so the index keeps a row-aligned copy of the vectors for exact search (in
-memory for a writer, memory-mapped from ``vectors-<gen>.npy`` for a reader, shared via the page cache). p50 ms at
-100k (``--filtered``, ``bench/results/ann_filtered.json``; exact / graph with filter, graph recall@10 in brackets):
-0.2% allowed 0.14 / 196 (1.0), 1% 0.6 / 74 (1.0), 5% 32 / 24 (0.987), 10% 39 / 29 (0.997), 20% 76 / 17 (1.0),
-50% 115 / 6 (1.0); exact search costs ~1 ms per 1000 allowed keys on this machine (memory bandwidth).
+few (at most ``EXACT_MAX``, or under ``EXACT_FRACTION`` of the index), otherwise the graph search restricted to
+them (a bitmap of their rows), falling back to exact search if that returns fewer than ``k``. The row-aligned
+float32 vectors (in memory for a writer, memory-mapped from ``vectors-<gen>.npy`` for a reader, shared via the page
+cache) serve exact search, the hits' scores and :meth:`AnnIndex.vectors_of`.
 
-Files (in ``folder``): ``CURRENT`` (JSON: generation, a token unique to each save, dim, parameters),
-``hnsw-<gen>.bin`` (graph), ``keys-<gen>.npy`` and ``vectors-<gen>.npy`` (live keys and their vectors; removed keys
-stay in the graph as deleted slots that later adds reuse). ``save()`` writes a generation under temporary names,
-renames, then atomically replaces ``CURRENT``, keeping the previous generation for readers still loading it.
-Another process notices a save with ``reload_if_changed()`` (a ``stat`` of ``CURRENT``, then its token). Writers
-serialise on ``.lock`` (``fcntl.flock``) inside ``with ann.writing():``, which first loads what another writer saved,
-so no change is lost; readers never wait for a writer.
+Files (in ``folder``): ``CURRENT`` (JSON: format, generation, a token unique to each save, dim, parameters),
+``graph-<gen>.faiss`` (the quantized graph; absent below ``GRAPH_MIN`` rows), ``keys-<gen>.npy`` (the key of each
+row, -1 for a dead row) and ``vectors-<gen>.npy`` (each row's float32 vector). ``save()`` writes a generation under
+temporary names, renames, then atomically replaces ``CURRENT``, keeping the previous generation for readers still
+loading it. An index saved in an older format (hnswlib's, before issue 23) raises :class:`AnnStale` when loaded:
+:class:`~dailypapers.search.vectors.index.HnswVectorIndex` then rebuilds it from the stored vectors. Another
+process notices a save with ``reload_if_changed()`` (a ``stat`` of ``CURRENT``, then its token). Writers serialise
+on ``.lock`` (``fcntl.flock``) inside ``with ann.writing():``, which first loads what another writer saved, so no
+change is lost; readers never wait for a writer.
 """
 
 from __future__ import annotations
@@ -51,31 +43,38 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import hnswlib
+import faiss
 import numpy as np
+
+from dailypapers.search.vectors.ann_search import _FAISS, AnnSearch, _normalize
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
-_GEN_FILE = re.compile(r"^(hnsw|keys|vectors)-(\d+)\.(bin|npy)(\.tmp)?$")
+FORMAT = 2  # 1: hnswlib float32 (no "format" in CURRENT); 2: faiss HNSW + SQ8 with row keys
+_GEN_FILE = re.compile(r"^(hnsw|graph|keys|vectors)-(\d+)\.(bin|faiss|npy)(\.tmp)?$")
+_FILES = (("graph", "faiss"), ("keys", "npy"), ("vectors", "npy"))
 
 
 class AnnError(RuntimeError):
     """An index on disk that cannot be used as is (wrong dimension, unreadable); rebuilding it fixes it."""
 
 
-class AnnIndex:
-    """HNSW index of ``(int64 key, float32 unit vector)`` pairs, saved in ``folder``. Thread-safe."""
+class AnnStale(AnnError):
+    """An index saved in an older format (hnswlib's float32 index): it is rebuilt from the stored vectors."""
+
+
+class AnnIndex(AnnSearch):
+    """Quantized HNSW index of ``(int64 key, float32 unit vector)`` pairs, saved in ``folder``. Thread-safe."""
 
     M = 16
     EF_CONSTRUCTION = 200
-    EF_SEARCH = 200
-    EXACT_MAX = 10_000
-    EXACT_FRACTION = 0.01
     MIN_CAPACITY = 1024
+    GRAPH_MIN = 10_000  # rows before the quantizer is trained and the graph built (exact search below)
+    COMPACT_FRACTION = 0.25  # dead rows (removed, replaced keys) that make save() rebuild the graph without them
 
     def __init__(self, folder: Path, dim: int) -> None:
         """An empty index that will be saved in ``folder``; use :meth:`open` to load a saved one."""
@@ -89,14 +88,13 @@ class AnnIndex:
         self._token: str | None = None  # the token of the saved state held in memory (new for every save)
         self._flock_depth = 0
         self._flock_fd: int | None = None
-        self._index = hnswlib.Index(space="ip", dim=dim)
-        self._index.init_index(
-            self.MIN_CAPACITY, M=self.M, ef_construction=self.EF_CONSTRUCTION, allow_replace_deleted=True
-        )
-        self._index.set_num_threads(1)
-        self._row: dict[int, int] = {}  # live key -> its row in _vecs
-        self._vecs = np.zeros((0, dim), dtype=np.float32)  # rows [0, _used) hold vectors (some of removed keys)
+        self._graph: Any = None  # faiss.IndexHNSWSQ over rows [0, _used), or None below GRAPH_MIN rows
+        self._row: dict[int, int] = {}  # live key -> its row
+        self._keys = np.zeros(0, dtype=np.int64)  # key of each row, -1 for a dead row
+        self._vecs = np.zeros((0, dim), dtype=np.float32)  # rows [0, _used) hold vectors
         self._used = 0
+        self._live_bits: np.ndarray | None = None  # bitmap of the live rows, while there are dead ones
+        self._vec_file: BinaryIO | None = None  # a loaded generation's vectors file, for reading rows
 
     # -- construction and persistence ------------------------------------------------------------------------
     @classmethod
@@ -139,7 +137,7 @@ class AnnIndex:
                     self._stat = stat
                     return False
                 try:
-                    index, row, vecs = self._read_generation(meta)
+                    graph, keys, vecs, file = self._read_generation(meta)
                 except FileNotFoundError:  # a writer replaced this generation while we read it: look again
                     if attempt == 4:
                         raise
@@ -147,12 +145,14 @@ class AnnIndex:
                 with self._lock:
                     if self._token != token:  # this instance saved meanwhile: what it holds is newer
                         continue
-                    self._index, self._row, self._vecs, self._used, self._stat = index, row, vecs, len(vecs), stat
-                    self.generation, self._token = int(meta["generation"]), meta.get("token")
+                    self._set_state(graph, keys, vecs, file)
+                    self._stat, self.generation, self._token = stat, int(meta["generation"]), meta.get("token")
                 return True
             return False  # pragma: no cover
 
-    def _read_generation(self, meta: dict[str, Any]) -> tuple[hnswlib.Index, dict[int, int], np.ndarray]:
+    def _read_generation(self, meta: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray, BinaryIO | None]:
+        if meta.get("format") != FORMAT:
+            raise AnnStale(f"{self.folder}: an index of an older format ({meta.get('library', '?')}); rebuild it")
         if int(meta["dim"]) != self.dim:
             raise AnnError(f"{self.folder}: index has dimension {meta['dim']}, expected {self.dim}; rebuild it")
         gen = int(meta["generation"])
@@ -160,12 +160,20 @@ class AnnIndex:
         vectors_path = self.folder / f"vectors-{gen}.npy"
         # memory-mapped: processes that only search share one copy in the page cache
         vecs = np.load(vectors_path, mmap_mode="r") if len(keys) else np.zeros((0, self.dim), dtype=np.float32)
+        file = open(vectors_path, "rb", buffering=0) if len(keys) else None  # noqa: SIM115 (open while in use)
         if vecs.shape != (len(keys), self.dim):
             raise AnnError(f"{vectors_path}: shape {vecs.shape} does not match {len(keys)} keys; rebuild the index")
-        index = hnswlib.Index(space="ip", dim=self.dim)
-        index.load_index(str(self.folder / f"hnsw-{gen}.bin"), allow_replace_deleted=True)
-        index.set_num_threads(1)
-        return index, dict(zip(keys.tolist(), range(len(keys)), strict=True)), vecs
+        graph = faiss.read_index(str(self.folder / f"graph-{gen}.faiss")) if meta.get("graph") else None
+        if graph is not None and graph.ntotal != len(keys):
+            raise AnnError(f"{self.folder}: graph of {graph.ntotal} rows for {len(keys)} keys; rebuild the index")
+        return graph, keys, vecs, file
+
+    def _set_state(self, graph: Any, keys: np.ndarray, vecs: np.ndarray, file: BinaryIO | None = None) -> None:
+        live = np.flatnonzero(keys >= 0)
+        self._graph, self._keys, self._vecs, self._used = graph, keys, vecs, len(keys)
+        self._vec_file = file  # the one before is closed when the last search using it is done
+        self._row = dict(zip(keys[live].tolist(), live.tolist(), strict=True))
+        self._live_bits = None
 
     def save(self) -> None:
         """Write this index as a new generation and make it current atomically (temp files, then renames)."""
@@ -176,34 +184,58 @@ class AnnIndex:
             for name in os.listdir(self.folder):  # leftovers of a writer that crashed (we hold the lock)
                 if name.endswith(".tmp"):
                     (self.folder / name).unlink(missing_ok=True)
-            keys = np.fromiter(self._row, dtype=np.int64, count=len(self._row))
-            vecs = np.ascontiguousarray(self._vecs[np.fromiter(self._row.values(), dtype=np.int64, count=len(keys))])
-            paths = [
-                self.folder / f"{name}-{gen}.{ext}"
-                for name, ext in (("hnsw", "bin"), ("keys", "npy"), ("vectors", "npy"))
-            ]
-            self._index.save_index(f"{paths[0]}.tmp")
-            arrays: list[np.ndarray] = [keys, vecs]
-            for path, array in zip(paths[1:], arrays, strict=True):
+            if self._used - len(self._row) > self.COMPACT_FRACTION * self._used or self._graph is None:
+                self._compact()
+            paths = [self.folder / f"{name}-{gen}.{ext}" for name, ext in _FILES]
+            if self._graph is not None:
+                faiss.write_index(self._graph, f"{paths[0]}.tmp")
+            keys, vecs = self._keys[: self._used], self._vecs[: self._used]
+            for path, array in zip(paths[1:], (keys, vecs), strict=True):
                 with open(f"{path}.tmp", "wb") as fh:
-                    np.save(fh, array)
-            for path in paths:
+                    np.save(fh, np.ascontiguousarray(array))
+            for path in paths if self._graph is not None else paths[1:]:
                 _fsync_path(Path(f"{path}.tmp"))
                 os.replace(f"{path}.tmp", path)
             token = uuid.uuid4().hex
-            new_meta = {"generation": gen, "token": token, "dim": self.dim, "count": len(keys), "library": "hnswlib"}
-            new_meta |= {"space": "ip", "M": self.M, "ef_construction": self.EF_CONSTRUCTION}
+            new_meta = {"format": FORMAT, "generation": gen, "token": token, "dim": self.dim, "count": len(self._row)}
+            new_meta |= {"library": "faiss", "quantizer": "sq8", "space": "ip", "graph": self._graph is not None}
+            new_meta |= {"M": self.M, "ef_construction": self.EF_CONSTRUCTION, "rows": self._used}
             tmp = self.folder / (CURRENT + ".tmp")
             tmp.write_text(json.dumps(new_meta) + "\n")
             _fsync_path(tmp)
             os.replace(tmp, self.folder / CURRENT)
             _fsync_path(self.folder)
             self.generation, self._token, self._stat = gen, token, self._current_stat()
-            self._row, self._vecs, self._used = dict(zip(keys.tolist(), range(len(keys)), strict=True)), vecs, len(keys)
             for name in os.listdir(self.folder):  # keep this generation and the one before it
                 m = _GEN_FILE.match(name)
                 if m and int(m.group(2)) < gen - 1:
                     (self.folder / name).unlink(missing_ok=True)
+
+    def _compact(self) -> None:
+        """Drop the dead rows; rebuild the graph over the live ones (none below :data:`GRAPH_MIN`)."""
+        live = np.flatnonzero(self._keys[: self._used] >= 0)
+        keys, vecs = self._keys[live], np.array(self._vecs[live], dtype=np.float32)
+        self._set_state(None, keys, vecs)
+        self._build_graph()
+
+    def _build_graph(self) -> None:
+        """Train the quantizer on every row and build the graph, once there are :data:`GRAPH_MIN` rows."""
+        if self._graph is not None or self._used < self.GRAPH_MIN:
+            return
+        graph = _FAISS.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, self.M, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = self.EF_CONSTRUCTION
+        rows = np.ascontiguousarray(self._vecs[: self._used], dtype=np.float32)
+        graph.train(rows)
+        self._graph = graph
+        self._graph_add(rows)
+
+    def _graph_add(self, rows: np.ndarray) -> None:
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # insertion in parallel; searches run on one thread
+        try:
+            self._graph.add(np.ascontiguousarray(rows, dtype=np.float32))
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
@@ -252,14 +284,32 @@ class AnnIndex:
             rows = [self._row[int(k)] for k in keys]
             return np.array(self._vecs[rows], dtype=np.float32).reshape(len(rows), self.dim)
 
+    def vectors_of(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(those of keys in the index, their float32 rows)``, in the order given, in one read of the row
+        store: the "For you" window's 100k vectors in tens of ms (memory-mapped in a reader)."""
+        keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+        with self._lock:
+            row = self._row
+            rows = np.fromiter((row.get(k, -1) for k in keys.tolist()), np.int64, len(keys))
+            have = rows >= 0
+            if not have.all():
+                keys, rows = keys[have], rows[have]
+            out = np.empty((len(rows), self.dim), dtype=np.float32)
+            order = np.argsort(rows, kind="stable")  # read the rows in file order: sequential, read ahead
+            out[order] = self._vecs[rows[order]]
+            return keys, out
+
     def _reserve(self, extra: int) -> None:
-        """Make ``self._vecs`` writable (a reader's copy is memory-mapped) with room for ``extra`` more rows."""
+        """Make the row arrays writable (a reader's vectors are memory-mapped) with room for ``extra`` more rows."""
         need = self._used + extra
-        if self._vecs.flags.writeable and need <= len(self._vecs):
+        if self._vecs.flags.writeable and need <= len(self._vecs) and need <= len(self._keys):
             return
-        grown = np.empty((max(need, 2 * len(self._vecs), self.MIN_CAPACITY), self.dim), dtype=np.float32)
+        size = max(need, 2 * len(self._vecs), self.MIN_CAPACITY)
+        grown = np.empty((size, self.dim), dtype=np.float32)
         grown[: self._used] = self._vecs[: self._used]
-        self._vecs = grown
+        keys = np.full(size, -1, dtype=np.int64)
+        keys[: self._used] = self._keys[: self._used]
+        self._vecs, self._keys = grown, keys
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under ``keys``; a key already present gets the new vector (rows are re-normalised)."""
@@ -277,94 +327,37 @@ class AnnIndex:
         pick = np.sort(len(keys) - 1 - last)
         keys, vectors = keys[pick], _normalize(vectors[pick])
         with self._lock:
-            present = np.fromiter((int(k) in self._row for k in keys), dtype=bool, count=len(keys))
-            in_graph = present.copy()
-            if not present.all() and self._index.element_count > len(self._row):  # some slots hold removed keys
-                for i in np.flatnonzero(~present):
-                    with contextlib.suppress(RuntimeError):  # not a removed key of this index
-                        self._index.unmark_deleted(int(keys[i]))
-                        in_graph[i] = True  # its slot is live again; add_items below overwrites the vector
-            new = ~in_graph
-            needed = self._index.element_count + int(new.sum())
-            if needed > self._index.get_max_elements():
-                self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
-            if in_graph.any():
-                self._index.add_items(vectors[in_graph], keys[in_graph], num_threads=1)
-            if new.any():
-                self._index.add_items(vectors[new], keys[new], num_threads=os.cpu_count() or 1, replace_deleted=True)
-            self._reserve(int((~present).sum()))
-            for key, vec in zip(keys.tolist(), vectors, strict=True):
-                row = self._row.get(key)
-                if row is None:
-                    row = self._row[key] = self._used
-                    self._used += 1
-                self._vecs[row] = vec
+            self._forget(keys.tolist())  # a key present gets a new row: the graph cannot change a vector in place
+            self._reserve(len(keys))
+            first = self._used
+            self._vecs[first : first + len(keys)] = vectors
+            self._keys[first : first + len(keys)] = keys
+            self._used += len(keys)
+            self._row.update(zip(keys.tolist(), range(first, self._used), strict=True))
+            if self._graph is not None:
+                self._graph_add(vectors)
+            else:
+                self._build_graph()
+            self._live_bits = None
 
     def remove(self, keys: Iterable[int]) -> int:
         """Remove these keys (unknown ones are ignored); returns how many were removed."""
+        with self._lock:
+            return self._forget({int(k) for k in keys})
+
+    def _forget(self, keys: Iterable[int]) -> int:
+        """Make the rows of these keys dead (the next compacting save drops them)."""
         removed = 0
-        with self._lock:
-            for key in {int(k) for k in keys}:
-                if self._row.pop(key, None) is not None:  # its row stays unused until the next save compacts
-                    self._index.mark_deleted(key)
-                    removed += 1
+        for key in keys:
+            row = self._row.pop(key, None)
+            if row is not None:
+                if not self._keys.flags.writeable:
+                    self._keys = self._keys.copy()
+                self._keys[row] = -1
+                removed += 1
+        if removed:
+            self._live_bits = None
         return removed
-
-    # -- search ----------------------------------------------------------------------------------------------------
-    def live(self, keys: Iterable[int]) -> frozenset[int]:
-        """Those of ``keys`` that are in the index now: what :meth:`search` takes with ``live=True``."""
-        with self._lock:
-            row = self._row
-            return frozenset(k for k in keys if k in row)  # not row.keys() & keys: that walks all 1M keys (~45 ms)
-
-    def search(
-        self, vector: np.ndarray, k: int, allowed: Collection[int] | None = None, *, live: bool = False
-    ) -> list[tuple[int, float]]:
-        """The ``k`` nearest keys as ``(key, cosine similarity)``, best first; only keys in ``allowed`` if given.
-
-        ``live``: ``allowed`` came from :meth:`live`, so it is not intersected with the index's keys again (a key
-        removed since is skipped)."""
-        q = _normalize(np.asarray(vector, dtype=np.float32).reshape(1, -1))
-        if q.shape[1] != self.dim:
-            raise ValueError(f"expected a {self.dim}-d query vector, got {q.shape[1]}")
-        with self._lock:
-            if allowed is None:
-                k = min(k, len(self._row))
-                return self._hnsw_search(q, k, None) if k > 0 else []
-            candidates = allowed if live else self.live(allowed)
-            k = min(k, len(candidates))
-            if k <= 0:
-                return []
-            if len(candidates) <= self.EXACT_MAX or len(candidates) < self.EXACT_FRACTION * len(self._row):
-                return self._exact_search(q[0], k, candidates)
-            try:
-                hits = self._hnsw_search(q, k, candidates)
-            except RuntimeError:  # hnswlib could not find k results that pass the filter
-                hits = []
-            return hits if len(hits) >= k else self._exact_search(q[0], k, candidates)
-
-    def _hnsw_search(self, q: np.ndarray, k: int, allowed: Collection[int] | None) -> list[tuple[int, float]]:
-        self._index.set_ef(max(self.EF_SEARCH, k))
-        flt = allowed.__contains__ if allowed is not None else None
-        labels, dists = self._index.knn_query(q, k=k, num_threads=1, filter=flt)
-        return [(int(key), float(1.0 - d)) for key, d in zip(labels[0], dists[0], strict=True)]
-
-    def _exact_search(self, q: np.ndarray, k: int, keys: Collection[int]) -> list[tuple[int, float]]:
-        found = [(key, row) for key in keys if (row := self._row.get(key)) is not None]
-        if not found:
-            return []
-        ids, rows = (np.array(column, dtype=np.int64) for column in zip(*found, strict=True))
-        k = min(k, len(ids))
-        order = np.argsort(rows)  # read the rows in memory order
-        ids, sims = ids[order], self._vecs[rows[order]] @ q
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [(int(ids[i]), float(sims[i])) for i in top]
-
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0).astype(np.float32, copy=False)
 
 
 def _fsync_path(path: Path) -> None:

@@ -37,7 +37,7 @@ import numpy as np
 from dailypapers.papers.models import Filters
 from dailypapers.papers.store.base import Hit, Store
 from dailypapers.search.vectors.base import VectorIndex, similar_to_paper
-from dailypapers.search.vectors.hnsw import _GEN_FILE, CURRENT, LOCK, AnnIndex
+from dailypapers.search.vectors.hnsw import _GEN_FILE, CURRENT, LOCK, AnnIndex, AnnStale
 
 if TYPE_CHECKING:
     from dailypapers.search.vectors.pgvector import PgVectorStore
@@ -144,9 +144,23 @@ class HnswVectorIndex:
         if ann is None:
             with self._opening:  # concurrent first searches load it once
                 if self._ann is None:
-                    self._ann = AnnIndex.open(self.folder, self.dim)
+                    self._ann = self._open()
                 ann = self._ann
         return ann
+
+    def _open(self) -> AnnIndex:
+        """The saved index; one saved in an older format (hnswlib's, before issue 23) is rebuilt from the stored
+        vectors first, by whichever process loads it first (the others wait for the writer lock, then load it)."""
+        try:
+            return AnnIndex.open(self.folder, self.dim)
+        except AnnStale as exc:
+            log.warning("%s: rebuilding it from the stored vectors", exc)
+        fresh = AnnIndex(self.folder, self.dim)
+        with fresh.writing(reload=False):  # the lock is per open file: the rebuild below takes it through ``fresh``
+            try:
+                return AnnIndex.open(self.folder, self.dim)  # another process rebuilt it meanwhile
+            except AnnStale:
+                return self._build_fresh(fresh)
 
     @property
     def _pending_key(self) -> str:
@@ -211,6 +225,11 @@ class HnswVectorIndex:
     def size(self) -> int:
         return len(self.ann)
 
+    def vectors(self, pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ann = self.ann
+        ann.reload_if_changed()
+        return ann.vectors_of(pks)
+
     def reload_if_changed(self) -> bool:
         return self.ann.reload_if_changed()
 
@@ -258,13 +277,19 @@ class HnswVectorIndex:
 
         The new files replace the old ones atomically: other processes keep the old index until they reload.
         """
-        fresh = AnnIndex(self.folder, self.dim)
+        fresh = self._build_fresh()
+        with self._opening:
+            self._ann, self._dirty = fresh, False
+        log.info("rebuilt the vector index in %s: %d vectors", self.folder, len(fresh))
+        return len(fresh)
+
+    def _build_fresh(self, fresh: AnnIndex | None = None) -> AnnIndex:
+        """A new index of every stored vector (into ``fresh``, empty), saved as the current generation (the old
+        one is not loaded)."""
+        fresh = AnnIndex(self.folder, self.dim) if fresh is None else fresh  # not `or`: an empty index is falsy
         with fresh.writing(reload=False):
             for pks, vectors in self.store.iter_embeddings(self.model):
                 fresh.add(pks, vectors)
             fresh.save()
             self.store.meta.set(self._pending_key, "0")
-        with self._opening:
-            self._ann, self._dirty = fresh, False
-        log.info("rebuilt the vector index in %s: %d vectors", self.folder, len(fresh))
-        return len(fresh)
+        return fresh

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from dailypapers.papers.store.base import Store
+from dailypapers.search import timing
 from dailypapers.search.vectors.base import VectorIndex
 from dailypapers.search.vectors.embedder import Embedder
 
@@ -72,7 +74,9 @@ def _embed_changed(
     disable = None if progress is None else not progress
     with tqdm(total=total, desc="embedding", unit="paper", file=sys.stderr, disable=disable) as bar:
         for papers in store.papers_needing_embedding(model, batch):
+            start = time.perf_counter()
             vectors = embedder.embed([p.embedding_text() for p in papers])
+            timing.embedded(len(papers), time.perf_counter() - start)  # throughput for /metrics
             store.save_embeddings(model, list(zip(papers, vectors, strict=True)))
             if on_stored is not None:
                 on_stored(np.array([p.pk for p in papers], dtype=np.int64), vectors)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from dailypapers.papers.models import Filters
 from dailypapers.papers.store import pg_vectors
 from dailypapers.papers.store.base import Hit
 from dailypapers.search.vectors.base import similar_to_paper
+
+VECTOR_CHUNK = 10_000  # keys per query when reading many vectors at once (:meth:`PgVectorIndex.vectors`)
+VECTORS_SQL = "SELECT paper_pk, vector FROM embeddings WHERE model = %s AND paper_pk = ANY(%s)"
 
 
 class PgVectorStore(Protocol):
@@ -30,6 +33,8 @@ class PgVectorStore(Protocol):
         ...
 
     def get_embedding(self, model: str, pk: int) -> np.ndarray | None: ...
+
+    def _rows(self, query: Any, params: Any = (), *, binary: bool = False) -> list[Any]: ...
 
     def embedding_counts(self) -> dict[str, int]: ...
 
@@ -52,6 +57,19 @@ class PgVectorIndex:
 
     def size(self) -> int:
         return self.store.embedding_counts().get(self.model, 0)
+
+    def vectors(self, pks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.asarray(pks, dtype=np.int64).reshape(-1)
+        got: dict[int, np.ndarray] = {}
+        for start in range(0, len(keys), VECTOR_CHUNK):  # one query per chunk, binary rows (no text parsing)
+            chunk = keys[start : start + VECTOR_CHUNK].tolist()
+            rows = self.store._rows(VECTORS_SQL, (self.model, chunk), binary=True)
+            if rows:
+                got.update(zip((int(r["paper_pk"]) for r in rows), pg_vectors.stack_vectors(rows), strict=True))
+        found = np.fromiter((k for k in keys.tolist() if k in got), np.int64)
+        if found.size == 0:
+            return found, np.zeros((0, 0), np.float32)
+        return found, np.vstack([got[k] for k in found.tolist()]).astype(np.float32, copy=False)
 
     def reload_if_changed(self) -> bool:
         return False  # every query reads the database's current state

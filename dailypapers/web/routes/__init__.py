@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dailypapers.web.routes import (
+    account_email,
     accounts,
     admin_status,
     alerts,
@@ -19,25 +20,31 @@ from dailypapers.web.routes import (
     collections,
     comments,
     for_you,
+    health,
     hf,
+    map,
     moderation,
     pages,
     papers,
     profiles,
+    rate,
     search,
     submissions,
     subscriptions,
+    topics,
     trending,
     votes,
 )
 
 ROUTERS: list[APIRouter] = [
+    health.router,  # /healthz, /readyz, /metrics
     hf.router,  # Hugging Face compatible: /api/papers/…, /api/daily_papers, /papers/{id}.md
     pages.router,  # /, /papers/date|week|month/… (and their /api/ and /feeds/ twins) before /papers/{id}
     search.router,
     papers.router,  # /papers/{id}, /papers/{id}.bib, /api/similar/{id}
     votes.router,
     accounts.router,
+    account_email.router,  # /password/forgot, /password/reset, /account/email/verify
     collections.router,
     comments.router,
     moderation.router,
@@ -50,4 +57,7 @@ ROUTERS: list[APIRouter] = [
     subscriptions.router,
     alerts.router,
     for_you.router,
+    map.router,  # /map, /api/map (issue 24)
+    topics.router,  # key phrases, rising topics; its paper panel
+    rate.router,  # /for-you/rate: the rating round of a first visit
 ]

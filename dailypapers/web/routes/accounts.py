@@ -3,8 +3,14 @@ A password change logs out every other session and revokes every API token; the 
 
 Plain HTML forms that work without JavaScript; every POST passes the security layer (CSRF, origin, body limit)
 like any other unsafe route. A form with a mistake is shown again with the message and what was typed (never
-the password). Log-in and sign-up are rate limited per client address (and log-in per account), in the
-database, so every worker counts together.
+the password). Log-in and sign-up are rate limited per client address, and wrong passwords per (account,
+client) and per account from unknown clients (:mod:`dailypapers.accounts.login_limits`), in the database, so every
+worker counts together. A successful log-in sets a signed *known-device* cookie: from that browser, the owner's
+right password is never refused because strangers guessed (issue 21 #13).
+
+The address: sign-up mails a verification link (:mod:`dailypapers.mail.account_mail`); the settings page shows
+whether the address is verified, sends the link again, and changes the address (which takes effect when the link
+sent to the new one is opened). Forgotten passwords and the links themselves: :mod:`.account_email`.
 
 The JSON side: ``GET /api/me`` (who you are, and your CSRF token), ``GET /api/csrf`` and API tokens
 (``/api/tokens``). Tokens are made, listed and revoked by a signed-in user — through a session (with its CSRF token,
@@ -15,6 +21,7 @@ a plain route.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -33,13 +40,30 @@ from dailypapers.web.security.cookies import SESSION_COOKIE, clear_cookie, queue
 from dailypapers.web.security.csrf import CSRF_HEADER, csrf_token
 from dailypapers.web.security.identity import current_user, identify
 from dailypapers.web.security.ratelimit import client_address
-from dailypapers.web.templating import render
+from dailypapers.web.security.signing import sign, unsign
+from dailypapers.web.templating import public_url, render
 
 router = APIRouter(responses=ERROR_RESPONSES, default_response_class=HTMLResponse)
 
 Text = Annotated[str, Form(max_length=300)]
 Secret = Annotated[str, Form(max_length=2000)]  # longer than any password we accept: the service says why
 JSON: dict[str, Any] = {"tags": ["api"], "response_class": JSONResponse}  # the options of every JSON route
+DEVICE_COOKIE = "dp_device"  # "<user id>.<device id>", signed: the browser this account logged in from before
+DEVICE_DAYS = 365
+
+
+def _device(request: Request) -> tuple[str, str] | None:
+    """``(user id, device id)`` of the request's known-device cookie, if it carries a valid one."""
+    value = unsign(request.app.state.library.secret_key, "device", request.cookies.get(DEVICE_COOKIE))
+    user_id, _, device_id = (value or "").partition(".")
+    return (user_id, device_id) if user_id and device_id else None
+
+
+def _remember_device(request: Request, user: User) -> None:
+    known = _device(request)
+    device_id = known[1] if known and known[0] == user.id else secrets.token_urlsafe(12)
+    value = sign(request.app.state.library.secret_key, "device", f"{user.id}.{device_id}")
+    queue_cookie(request, DEVICE_COOKIE, value, DEVICE_DAYS * 24 * 3600)
 
 
 def _back(next_url: str | None) -> str:
@@ -55,6 +79,7 @@ def signed_in(request: Request, user: User, *, next_url: str | None) -> Response
     old = request.cookies.get(SESSION_COOKIE)
     secret = library.accounts.start_session(user, request.headers.get("user-agent", ""), replacing=old)
     queue_cookie(request, SESSION_COOKIE, secret, library.config.session_days * 24 * 3600)
+    _remember_device(request, user)
     return RedirectResponse(_back(next_url), status_code=303)
 
 
@@ -82,6 +107,7 @@ def signup(
     try:
         request.app.state.rate_limits.hit("signup", client_address(request), what="sign-ups from this address")
         user = library.accounts.create_user(username, email, password, invite=invite or None, via_signup=True)
+        library.account_mail.send_verification(user)  # nothing else is mailed to the address until it is used
     except UserError as exc:
         context = _signup_context(library, username=username, email=email, invite=invite, next_url=next_url)
         response = render(request, "signup.html", {**context, "error": exc.message}, status_code=exc.status)
@@ -100,10 +126,9 @@ def login_page(request: Request, next: str = "") -> Response:
 def login(request: Request, library: LibraryDep, login: Text, password: Secret, next_url: NextField = "") -> Response:
     """Log in with username or email; a new session replaces any the browser had."""
     try:
-        limits = request.app.state.rate_limits
-        limits.hit("login", client_address(request), what="log-in attempts")
-        limits.hit("login", "account", login.strip().lower(), what="log-in attempts for this account")
-        user = library.accounts.authenticate(login, password)
+        address = client_address(request)
+        request.app.state.rate_limits.hit("login", address, what="log-in attempts")
+        user = library.accounts.authenticate(login, password, client=address, device=_device(request))
     except UserError as exc:
         context = {"login": login, "next_url": next_url, "error": exc.message}
         response = render(request, "login.html", context, status_code=exc.status)
@@ -126,8 +151,9 @@ def _account(request: Request, status: int = 200, **extra: Any) -> Response:
     ident = identify(request)
     assert ident.user is not None
     accounts = request.app.state.library.accounts
+    user = accounts.by_id(ident.user.id) or ident.user  # with what a form of this request changed
     context = {
-        "user": ident.user,
+        "user": user,
         "tokens": accounts.tokens(ident.user),
         "sessions": accounts.sessions(ident.user),
         "current_session": ident.session.id if ident.session else None,
@@ -162,6 +188,7 @@ def change_password(request: Request, library: LibraryDep, current: Secret, new:
 
     def change(user: User) -> dict[str, Any]:
         revoked = library.accounts.set_password(user, new, current=current, keep_session=keep)
+        library.account_mail.password_changed(user)
         notice = "Password changed; every other session was logged out"
         if revoked:  # a token made with the old password must not outlive it (issue 21 #22)
             tokens = "1 API token was revoked" if revoked == 1 else f"{revoked} API tokens were revoked"
@@ -169,6 +196,30 @@ def change_password(request: Request, library: LibraryDep, current: Secret, new:
         return {"notice": f"{notice}."}
 
     return _account_action(request, change, "Password changed.")
+
+
+@router.post("/account/email", tags=["accounts"], summary="Change the account's address (HTML form)")
+def change_email(request: Request, library: LibraryDep, email: Text, password: Secret) -> Response:
+    def change(user: User) -> dict[str, Any]:
+        changed = library.account_mail.change_address(user, email, password)
+        return {"notice": f"A link is on its way to {changed.pending_email}: it becomes your address when you open"
+                          " it. Until then your address stays as it is."}  # fmt: skip
+
+    return _account_action(request, change, "")
+
+
+@router.post("/account/email/resend", tags=["accounts"], summary="Send the verification link again (HTML form)")
+def resend_verification(request: Request, library: LibraryDep) -> Response:
+    def resend(user: User) -> dict[str, Any]:
+        request.app.state.rate_limits.hit("signup", client_address(request), what="verification mails from here")
+        to = user.pending_email or user.email
+        sent = library.account_mail.resend(user)
+        if sent:
+            return {"notice": f"A verification link is on its way to {to}."}
+        return {"notice": f"A verification link was sent to {to} a few minutes ago; check that mailbox (and its"
+                          " spam folder), or ask again later."}  # fmt: skip
+
+    return _account_action(request, resend, "")
 
 
 @router.post("/account/tokens", tags=["accounts"], summary="Create an API token (HTML form)")
@@ -205,7 +256,8 @@ def end_all_sessions(request: Request, library: LibraryDep) -> Response:
 @router.post("/account/invites", tags=["accounts"], summary="Create an invite link (admins, HTML form)")
 def create_invite(request: Request, library: LibraryDep) -> Response:
     def invite(user: User) -> dict[str, Any]:
-        return {"invite_url": "/signup?invite=" + library.accounts.create_invite(user)}
+        # absolute (DAILYPAPERS_PUBLIC_URL, else a trusted host): the link is copied into a mail or a chat
+        return {"invite_url": public_url(request, "/signup?invite=" + library.accounts.create_invite(user))}
 
     return _account_action(request, invite, "Invite created: send this link to the person you invite.")
 

@@ -107,11 +107,15 @@ def shaped(build: Callable[[Paper, int, HfUser], Shape], papers: list[Paper], li
     counts = library.comments.counts(pks)
     names = library.submissions.submitted_by(pks)
     papers = with_set_links(library, papers)  # githubRepo/projectPage: the links people set
+    extracted = library.topics.phrases_of(pks)  # ai_keywords, ai_summary: key phrases and key sentence (issue 24)
     out = []
     for paper in papers:
         pk = paper.pk if paper.pk is not None else -1
         try:
-            out.append(build(paper, counts.get(pk, 0), submitter(names.get(pk))))
+            item = build(paper, counts.get(pk, 0), submitter(names.get(pk)))
+            if pk in extracted and isinstance(item, HfDailyItem | HfPaper):
+                item.ai_keywords, item.ai_summary = extracted[pk][0] or None, extracted[pk][1] or None
+            out.append(item)
         except ValidationError as exc:
             raise ShapeError(f"paper {paper.id!r} does not fit {build.__name__}: {exc}") from exc
     return out

@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
@@ -65,7 +65,14 @@ _SINCE, _UNTIL = "Only papers dated on or after this day (YYYY-MM-DD).", "Only p
 _ADDED_SINCE = "Only papers added to this site on or after this day (YYYY-MM-DD), whatever their own date."
 _ADDED_UNTIL = "Only papers added to this site on or before this day."
 SUBMIT_URL = "/submit"
-"""Where a missing paper can be brought here (the form takes the id typed in; it has no parameter to fill it)."""
+"""Where a missing paper can be brought here: ``?id=`` fills the form in (:func:`submit_url`)."""
+
+
+def submit_url(arxiv_id: str | None) -> str:
+    """The submission form filled in with ``arxiv_id``."""
+    return f"{SUBMIT_URL}?id={quote(arxiv_id, safe='')}" if arxiv_id else SUBMIT_URL
+
+
 _POST_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     403: {"model": ErrorOut, "description": "No API token and no valid CSRF token (`X-CSRF-Token`, or the form's)."},
@@ -97,7 +104,7 @@ def missing_arxiv_id(library: Library, q: str) -> str | None:
 
 def not_in_library_json(library: Library, q: str) -> dict[str, str] | None:
     missing = missing_arxiv_id(library, q)
-    return {"id": missing, "submit_url": SUBMIT_URL} if missing else None
+    return {"id": missing, "submit_url": submit_url(missing)} if missing else None
 
 
 def too_long(library: Library, q: str) -> str | None:
@@ -144,7 +151,7 @@ def _context(request: Request, found: SearchView) -> dict[str, Any]:
         "posted": found.posted,
         "error": found.error,
         "missing": found.missing,
-        "submit_url": SUBMIT_URL,
+        "submit_url": submit_url(found.missing),
         "max_query_length": request.app.state.library.config.max_query_length,
         "json_url": _link(request, found, "/api/search") if found.error is None else None,
         "bib_url": _link(request, found, "/search.bib") if papers else None,

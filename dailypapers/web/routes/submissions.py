@@ -4,7 +4,10 @@
 
 The forms work without JavaScript: a submission goes on to the paper's page (303) with a notice; a mistake shows
 the form again with the message and what was typed, in the status that fits it (400 a bad id or a stale paper,
-409 a paper that is already here, 429 too many submissions or arXiv busy, 502 arXiv failing). Submissions are
+409 a paper that is already here, 429 too many submissions or arXiv busy, 502 arXiv failing). When arXiv has not
+answered within a moment, the form answers anyway: a 303 to ``/submit/checking/{ticket}``, which says the paper is
+being checked, keeps the typed text and reloads itself until the outcome is known
+(:mod:`dailypapers.community.pending_submissions`). ``/submit?id=…`` opens the form filled in. Submissions are
 rate limited per user and per client address (``DAILYPAPERS_SUBMIT_RATE_LIMIT``, counted in the database). The
 JSON twins take a session with its CSRF token or an API token (``Authorization: Bearer``), like every unsafe
 route (:mod:`dailypapers.web.security`). The service is :mod:`dailypapers.community.submissions`.
@@ -13,14 +16,16 @@ route (:mod:`dailypapers.web.security`). The service is :mod:`dailypapers.commun
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from dailypapers.accounts.models import User
+from dailypapers.community.pending_submissions import Outcome
 from dailypapers.community.submissions import MAX_URL, SubmitResult
 from dailypapers.errors import NotFound, UserError
 from dailypapers.library import Library
@@ -48,6 +53,7 @@ NOTICES = {
     "submitted": "Thank you: the paper is on today's list, with you as its submitter.",
     "links": "The links were saved.",
 }
+CHECK_AGAIN_AFTER = 2  # seconds between the reloads of the "being checked" page
 IdField = Annotated[str, Form(alias="id", max_length=2000, description="An arXiv id or arxiv.org link.")]
 UrlField = Annotated[str, Form(max_length=2000)]  # longer than any link accepted: the service says why
 
@@ -80,11 +86,16 @@ class LinksOut(BaseModel):
     project_url: str | None = Field(description="The project page shown now (set here, else the abstract's).")
 
 
-def submit(request: Request, library: Library, user: User, text: str) -> SubmitResult:
-    """Count the attempt against the user's and the address's limits, then submit."""
+def count_attempt(request: Request, user: User) -> None:
+    """Count a submission against the user's and the address's limits (:class:`RateLimited` past one)."""
     limits = request.app.state.rate_limits
     limits.hit("submit", f"user:{user.id}", what="submissions")
     limits.hit("submit", f"address:{client_address(request)}", what="submissions from this address")
+
+
+def submit(request: Request, library: Library, user: User, text: str) -> SubmitResult:
+    """Count the attempt against the user's and the address's limits, then submit."""
+    count_attempt(request, user)
     return library.submissions.submit(text, user.id)
 
 
@@ -102,29 +113,65 @@ def _form(request: Request, library: Library, status: int, **values: Any) -> Res
 
 # -- submitting ---------------------------------------------------------------------------------------------------
 @view(router, Html("/submit", "submit.html", summary="The paper submission form"))
-def submit_page(request: Request, library: LibraryDep) -> dict[str, Any] | Response:
+def submit_page(
+    request: Request, library: LibraryDep, id: Annotated[str, Query(max_length=300)] = ""
+) -> dict[str, Any] | Response:
+    """The form; ``?id=`` fills it in (the search page's "submit it" link for an arXiv id not stored here)."""
     if current_user(request) is None:
-        return _login("/submit")
-    return _form_context(library)
+        return _login("/submit" + (f"?id={quote(id, safe='')}" if id else ""))
+    return _form_context(library, typed=id)
 
 
 @router.post(
     "/submit", response_class=HTMLResponse, responses=_ERRORS, tags=["pages"], summary="Submit a paper (HTML form)"
 )
 def submit_form(request: Request, library: LibraryDep, text: IdField = "") -> Response:
-    """Fetch the paper from arXiv and put it on today's list; then its page (303), or the form with the reason."""
+    """Fetch the paper from arXiv and put it on today's list; then its page (303), the form with the reason, or,
+    while arXiv has not answered after a moment, the page that says it is being checked (303)."""
     user = current_user(request)
     if user is None:
         return _login("/submit")
     try:
-        result = submit(request, library, user, text)
+        count_attempt(request, user)
     except UserError as exc:
-        response = _form(request, library, exc.status, error=exc.message, typed=text[:300])
-        response.headers.update(exc.headers)
-        return response
-    if result.duplicate:
-        return _form(request, library, 409, duplicate=result.paper, typed=text[:300])
-    return RedirectResponse(paper_url(result.paper.id) + "?notice=submitted", status_code=303)
+        return _failed(request, library, exc.status, exc.message, text[:300], exc.headers)
+    return _answer(request, library, library.submissions.pending.start(text, user.id))
+
+
+@view(router, Html("/submit/checking/{ticket}", "submit.html", summary="A submission being checked with arXiv"))
+def submit_checking(request: Request, library: LibraryDep, ticket: Annotated[str, Path(max_length=64)]) -> Any:
+    """Where a submission stands: "being checked" (the page reloads itself), then the paper or the form again."""
+    user = current_user(request)
+    if user is None:
+        return _login(f"/submit/checking/{quote(ticket, safe='')}")
+    outcome = library.submissions.pending.get(ticket, user.id)
+    if outcome is None:
+        raise NotFound("No submission of yours is being checked at this address; submit the paper again.")
+    if outcome.state == "checking":
+        return _form_context(library, checking=outcome, typed=outcome.typed, refresh_seconds=CHECK_AGAIN_AFTER)
+    return _answer(request, library, outcome)
+
+
+def _answer(request: Request, library: Library, outcome: Outcome) -> Response:
+    if outcome.state == "checking":
+        return RedirectResponse(f"/submit/checking/{outcome.ticket}", status_code=303)
+    if outcome.state == "failed":
+        error = outcome.error or "The paper was not submitted."
+        return _failed(request, library, outcome.status, error, outcome.typed, outcome.headers)
+    paper = library.papers.get(outcome.paper_id or "")
+    if paper is None:  # taken off the list since: the form, with what was typed
+        return _failed(request, library, 404, "The paper is no longer here.", outcome.typed, {})
+    if outcome.duplicate:
+        return _form(request, library, 409, duplicate=paper, typed=outcome.typed)
+    return RedirectResponse(paper_url(paper.id) + "?notice=submitted", status_code=303)
+
+
+def _failed(
+    request: Request, library: Library, status: int, error: str, typed: str, headers: Mapping[str, str]
+) -> Response:
+    response = _form(request, library, status, error=error, typed=typed)
+    response.headers.update(headers)
+    return response
 
 
 @router.post(

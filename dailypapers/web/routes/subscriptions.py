@@ -31,6 +31,7 @@ from dailypapers.accounts.models import User
 from dailypapers.errors import BadInput, NotSignedIn, UserError
 from dailypapers.library import Library
 from dailypapers.mail.addresses import check_address
+from dailypapers.mail.digest import ACCOUNT_SECTIONS
 from dailypapers.mail.links import PATHS
 from dailypapers.mail.subscriptions import DEFAULT_SECTIONS, FREQUENCIES, SECTIONS, AlreadyDone, Subscription
 from dailypapers.web.deps import LibraryDep, login_redirect
@@ -99,7 +100,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 def _with_choices(context: dict[str, Any]) -> dict[str, Any]:
     """``context`` with what every subscription form offers (sections, frequencies) and no message."""
     base = {"sections_all": SECTIONS, "section_labels": SECTION_LABELS, "frequencies": FREQUENCIES,
-            "error": None, "notice": None}  # fmt: skip
+            "account_sections": ACCOUNT_SECTIONS, "error": None, "notice": None}  # fmt: skip
     return {**base, **context}
 
 
@@ -124,9 +125,10 @@ def _link(library: Library, purpose: str, sub: Subscription) -> str:
 
 
 def _owner_of(user: User | None, email: str) -> str | None:
-    """The signed-in user's id when ``email`` is their account's address (only then does the subscription
-    belong to the account); else ``None`` (a subscription managed through its emails' links)."""
-    if user is None:
+    """The signed-in user's id when ``email`` is their account's *verified* address (only then does the
+    subscription belong to the account); else ``None`` (a subscription managed through its emails' links). An
+    unverified address proves nothing: anyone can sign up with a stranger's address (issue 21 #12)."""
+    if user is None or not user.email_verified:
         return None
     try:
         return user.id if check_address(email).lower() == user.email.lower() else None

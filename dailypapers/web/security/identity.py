@@ -9,7 +9,9 @@ are ignored), and an unknown or revoked token is a 401, never a silent fall-back
 from __future__ import annotations
 
 import secrets
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
@@ -53,6 +55,13 @@ def _lookup(request: Request) -> Identity:
         if found:
             return Identity(user=found[1], session=found[0])
     return Identity()
+
+
+def identified_user_id(scope: MutableMapping[str, Any]) -> str | None:
+    """The id of the user a request was identified as, if it was (no lookup: the access log names the user of a
+    request that needed to know, never makes one look)."""
+    found = scope.get("state", {}).get(_STATE)
+    return found.user.id if isinstance(found, Identity) and found.user is not None else None
 
 
 def current_user(request: Request) -> User | None:

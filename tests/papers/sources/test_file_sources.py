@@ -27,7 +27,10 @@ def test_demo_corpus_imports_fully() -> None:
     papers, rejected = split(list(read_jsonl(DEMO_CORPUS)))
     assert len(papers) == 298 and rejected == []
     assert len({p.id for p in papers}) == 298
-    assert all(p.source == "jsonl" and p.id.startswith("dp-") and p.title and p.abstract for p in papers)
+    assert all(p.source == "jsonl" and p.title and p.abstract for p in papers)
+    # arXiv ids where they were found, else the id derived from the title (issue 21, item 23)
+    assert sum(p.is_arxiv for p in papers) == 289 and all(p.is_arxiv or p.id.startswith("dp-") for p in papers)
+    assert sum(bool(p.authors) for p in papers) == 288 and sum(bool(p.categories) for p in papers) == 201
 
 
 def test_jsonl_fields_and_rejections() -> None:
@@ -54,8 +57,8 @@ def test_jsonl_fields_and_rejections() -> None:
 
 
 def test_jsonl_accepts_its_own_title_ids(tmp_path: Path) -> None:
-    first = next(read_jsonl(DEMO_CORPUS))
-    assert isinstance(first, Paper)
+    first = next(p for p in read_jsonl(DEMO_CORPUS) if isinstance(p, Paper) and not p.is_arxiv)  # a title id
+    assert first.id.startswith("dp-")
     path = tmp_path / "export.jsonl"
     path.write_text(
         f'{{"id": "{first.id}", "title": "{first.title}", "abstract": "x"}}\n'

@@ -157,7 +157,7 @@ def test_control_characters_are_removed_at_import(store: Store, tmp_path: Path) 
 
 
 def _cli_env(data_dir: Path) -> dict[str, str | None]:
-    return cli_env(Config(data_dir=data_dir))
+    return cli_env(Config(password_hash="cheapest", data_dir=data_dir))
 
 
 def test_cli_search_prints_no_control_characters(tmp_path: Path) -> None:

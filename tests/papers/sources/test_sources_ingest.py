@@ -20,7 +20,7 @@ DAY = date(2024, 5, 2)
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(Config(data_dir=tmp_path))
+    s = open_store(Config(password_hash="cheapest", data_dir=tmp_path))
     s.migrate()
     yield s
     s.close()

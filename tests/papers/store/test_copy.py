@@ -82,7 +82,7 @@ def fill(store: Store) -> None:
 
 
 def env_for(data_dir: Path, url: str = "") -> dict[str, str | None]:
-    return cli_env(Config(data_dir=data_dir, database_url=url))
+    return cli_env(Config(password_hash="cheapest", data_dir=data_dir, database_url=url))
 
 
 def cli(env: dict[str, str | None], *args: str) -> Result:
@@ -139,7 +139,7 @@ def assert_same(src: Store, dst: Store) -> None:
 
 
 def test_sqlite_to_postgres_and_refusing_a_non_empty_target(tmp_path: Path, pg_url: str) -> None:
-    src = open_store(Config(data_dir=tmp_path))
+    src = open_store(Config(password_hash="cheapest", data_dir=tmp_path))
     src.migrate()
     fill(src)
     result = cli(env_for(tmp_path), "db", "copy", "--to", pg_url, "--batch", "64")
@@ -178,7 +178,10 @@ def test_postgres_to_sqlite(tmp_path: Path, pg_url: str) -> None:
 
 
 def test_copy_store_reports_progress_and_counts(tmp_path: Path) -> None:
-    a, b = Config(data_dir=tmp_path / "a"), Config(data_dir=tmp_path / "b")
+    a, b = (
+        Config(password_hash="cheapest", data_dir=tmp_path / "a"),
+        Config(password_hash="cheapest", data_dir=tmp_path / "b"),
+    )
     src, dst = open_store(a), open_store(b)
     for st in (src, dst):
         st.migrate()
@@ -197,7 +200,7 @@ def test_copy_store_reports_progress_and_counts(tmp_path: Path) -> None:
 
 
 def test_a_table_copy_does_not_know_fails_the_copy(tmp_path: Path) -> None:
-    src = open_store(Config(data_dir=tmp_path))
+    src = open_store(Config(password_hash="cheapest", data_dir=tmp_path))
     src.migrate()
     src.upsert_papers(corpus()[:10])
     src._writer.execute("CREATE TABLE bookmarks (paper_id TEXT, note TEXT)")  # type: ignore[attr-defined]
@@ -245,7 +248,10 @@ def test_db_migrate(tmp_path: Path) -> None:
         "applied 0005_community",
         "applied 0006_jobs",
         "applied 0007_inbox",
-        "sqlite database up to date (6 migration(s) applied)",
+        "applied 0009_account_email",
+        "applied 0010_topics",
+        "applied 0011_keyword_index",
+        "sqlite database up to date (9 migration(s) applied)",
     ]
     again = cli(env_for(tmp_path), "db", "migrate")
     assert again.output.splitlines() == ["sqlite database up to date (0 migration(s) applied)"]

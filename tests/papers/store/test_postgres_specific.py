@@ -156,6 +156,8 @@ def test_migrate_creates_the_extension_in_a_new_database(request: pytest.Fixture
                 "0006_jobs",
                 "0007_inbox",
                 "0008_term_statistics",
+                "0009_account_email",
+                "0010_topics",
             ]
             st.upsert_papers(corpus()[:20])
             papers = [p for batch in st.papers_needing_embedding("m") for p in batch]
@@ -189,7 +191,7 @@ def test_the_keyword_layout_migration_keeps_papers_and_keeps_tsv_in_the_row(requ
             st.upsert_papers(papers)
             assert st.migrate() == [
                 "0003_keyword_layout", "0004_accounts", "0005_community", "0006_jobs", "0007_inbox",
-                "0008_term_statistics",
+                "0008_term_statistics", "0009_account_email", "0010_topics",
             ]  # fmt: skip
             assert st.count_papers() == len(papers)
             stored = st.get_paper(long_one.id)

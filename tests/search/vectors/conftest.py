@@ -1,4 +1,6 @@
-"""Fixtures of the index tests: one real all-MiniLM-L6-v2 embedder per session (loading it takes a few seconds)."""
+"""Fixtures of the index tests: one real all-MiniLM-L6-v2 embedder per session (loading it takes a few seconds), and
+the quantized graph built from a few rows on (the shipped index searches exactly below 10,000: the tests' small
+indexes would never reach the graph)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,18 @@ from typing import Any
 import pytest
 
 from dailypapers.search.vectors.embedder import MiniLMEmbedder
+from dailypapers.search.vectors.hnsw import AnnIndex
 
 CONNECT_ATTEMPTS: list[Any] = []
 HUB_OFFLINE_BEFORE: list[bool] = []
+
+
+GRAPH_MIN = 16
+
+
+@pytest.fixture(autouse=True)
+def small_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AnnIndex, "GRAPH_MIN", GRAPH_MIN)
 
 
 @pytest.fixture(scope="session")

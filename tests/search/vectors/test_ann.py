@@ -14,7 +14,7 @@ import pytest
 from dailypapers.search.vectors.hnsw import AnnError, AnnIndex
 
 DIM = 32
-FILES = (("hnsw", "bin"), ("keys", "npy"), ("vectors", "npy"))
+FILES = (("graph", "faiss"), ("keys", "npy"), ("vectors", "npy"))
 
 
 def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
